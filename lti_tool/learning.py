@@ -1,0 +1,423 @@
+"""The learner side of the tool: activities from the library, learner state per resource link, actions.
+
+State is stored per (registration, platform user, resource link) as flow.LearnerState.to_dict().
+Saves use a revision number, so two workers handling the same learner at once never lose an
+update: the loser re-reads and re-applies its action. Each scored attempt queues a score in the
+outbox in the same transaction as the state, so a grade is never lost between the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ce_xblock.core import flow, olx
+from ce_xblock.core.activity import Activity
+from ce_xblock.core.locale import translator
+
+from . import accommodations
+from .launches import LaunchContext
+from .store import IssuedCertificate, LearnerRecord, OutboxScore, ResourceLink, StoredActivity, ToolKey
+
+_activity_cache: dict[str, tuple[datetime, Activity, float]] = {}
+_activity_lock = threading.Lock()
+_cert_keys: dict[str, Any] = {}
+
+
+ACTIVITY_TTL = 2.0  # seconds a worker trusts its parsed copy before checking for an edit
+
+
+def activity_for(tool: Any, slug: str) -> Activity | None:
+    """The activity with this slug, parsed once per process and re-parsed when it is edited."""
+    now = time.monotonic()
+    hit = _activity_cache.get(slug)
+    if hit and hit[2] > now:
+        return hit[1]
+    with tool.sessions() as s:
+        updated_at = s.scalar(select(StoredActivity.updated_at).where(StoredActivity.slug == slug))
+        if updated_at is None:
+            return None
+        if hit and hit[0] == updated_at:
+            activity = hit[1]
+        else:
+            text = s.scalar(select(StoredActivity.olx).where(StoredActivity.slug == slug))
+            activity = olx.loads(text, filename=f"{slug}.xml")
+    with _activity_lock:
+        _activity_cache[slug] = (updated_at, activity, now + ACTIVITY_TTL)
+    return activity
+
+
+def forget_activity(slug: str) -> None:
+    _activity_cache.pop(slug, None)
+
+
+def seed_for(lc: LaunchContext) -> str:
+    """Stable per learner and resource link, so a reload redraws the same form."""
+    return hashlib.sha256(f"{lc.registration_id}\0{lc.sub}\0{lc.resource_link_id}".encode()).hexdigest()[:16]
+
+
+def _profile(lc: LaunchContext) -> dict[str, Any]:
+    return {"full_name": lc.name, "anonymous": not lc.name}
+
+
+def _links(lc: LaunchContext, state: flow.LearnerState) -> dict[str, str]:
+    cid = (state.certificate or {}).get("id")
+    if not cid:
+        return {}
+    api = f"/lti/api/{lc.launch_id}"
+    return {"pdf": f"{api}/certificate.pdf", "credential": f"{api}/credential.json", "verify": f"/verify/{cid}"}
+
+
+def signed_certificate(tool: Any, lc: LaunchContext) -> Any:
+    """The learner's signed certificate record for this link, or None."""
+    from ce_xblock.core import certificate
+
+    with tool.sessions() as s:
+        stored = s.scalar(
+            select(LearnerRecord.state).where(
+                LearnerRecord.resource_link_pk == lc.resource_link_pk, LearnerRecord.user_sub == lc.sub
+            )
+        )
+    data = ((stored or {}).get("certificate") or {}).get("signed")
+    return certificate.SignedRecord.from_dict(data) if data else None
+
+
+_learners = LearnerRecord.__table__
+# One statement: the learner's stored state and the accommodation granted (lti_tool.accommodations).
+_STATE_OF = select(
+    select(_learners.c.state)
+    .where(_learners.c.resource_link_pk == bindparam("pk"), _learners.c.user_sub == bindparam("sub"))
+    .scalar_subquery(),
+    *accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
+)
+
+
+# The action path in Core statements built once (an ORM session, its unit of work and its
+# statement building cost more than the database work of a submit).
+_ROW_OF = select(
+    _learners.c.id,
+    _learners.c.state,
+    _learners.c.revision,
+    _learners.c.name,
+    _learners.c.email,
+    *(
+        col.label(name)
+        for col, name in zip(
+            accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
+            ("extra_attempts", "extra_minutes"),
+            strict=True,
+        )
+    ),
+).where(_learners.c.resource_link_pk == bindparam("pk"), _learners.c.user_sub == bindparam("sub"))
+_SAVE = (
+    update(_learners)
+    .where(_learners.c.id == bindparam("row_id"), _learners.c.revision == bindparam("old_revision"))
+    .values(state=bindparam("new_state"), revision=bindparam("new_revision"), updated_at=bindparam("now"))
+)
+_outbox = OutboxScore.__table__
+_SUPERSEDE = (
+    update(_outbox)
+    .where(
+        _outbox.c.resource_link_pk == bindparam("pk"),
+        _outbox.c.user_sub == bindparam("sub"),
+        _outbox.c.status == "pending",
+        _outbox.c.lease_owner == "",
+    )
+    .values(status="superseded")
+)
+_QUEUE = insert(_outbox)
+
+
+def _learner_row(tool: Any, lc: LaunchContext) -> Any:
+    """The learner's row with the accommodation granted to them, in one SELECT. The row is created
+    at the learner's first action; a changed name or email from the platform is kept."""
+    params = {"pk": lc.resource_link_pk, "sub": lc.sub}
+    with tool.reader.connect() as c:
+        row = c.execute(_ROW_OF, params).first()
+    if row is None:
+        try:
+            with tool.engine.begin() as c:
+                c.execute(
+                    insert(_learners).values(
+                        registration_id=lc.registration_id,
+                        resource_link_pk=lc.resource_link_pk,
+                        user_sub=lc.sub,
+                        name=lc.name,
+                        email=lc.email,
+                        state={},
+                        revision=0,
+                    )
+                )
+        except IntegrityError:
+            pass  # another worker created it first
+        with tool.reader.connect() as c:
+            return c.execute(_ROW_OF, params).one()
+    if (lc.name and row.name != lc.name) or (lc.email and row.email != lc.email):
+        with tool.engine.begin() as c:
+            c.execute(
+                update(_learners)
+                .where(_learners.c.id == row.id)
+                .values(name=lc.name or row.name, email=lc.email or row.email)
+            )
+    return row
+
+
+def current_view(tool: Any, lc: LaunchContext, activity: Activity, now: datetime | None = None) -> dict[str, Any]:
+    """The learner's current view. Read-only: a learner's row is created at their first action,
+    so a launch costs no database write, except when an attempt's time ran out (store_expired)."""
+    now = now or datetime.now(UTC)
+    # Core on a pooled connection, not an ORM session: this runs on every launch.
+    with tool.reader.connect() as c:
+        stored, extra_attempts, extra_minutes = c.execute(_STATE_OF, {"pk": lc.resource_link_pk, "sub": lc.sub}).one()
+    state = accommodations.overlay(flow.LearnerState.from_dict(stored), extra_attempts, extra_minutes)
+    if flow.close_expired(state, now) is not state:
+        # An attempt whose time ran out while the learner was away: stored closed as failed, and
+        # its score queued, now (the one launch that writes).
+        state = store_expired(tool, lc, activity, now)
+    return flow.view(activity, state, now, locale=lc.locale, profile=_profile(lc), links=_links(lc, state))
+
+
+def store_expired(tool: Any, lc: LaunchContext, activity: Activity, now: datetime) -> flow.LearnerState:
+    """Close the learner's attempt whose time ran out as failed, store it and queue its score, as
+    for any failed attempt; return the learner's state (unchanged when no attempt expired)."""
+    for _ in range(5):
+        row = _learner_row(tool, lc)
+        before = accommodations.overlay(flow.LearnerState.from_dict(row.state), row.extra_attempts, row.extra_minutes)
+        after = flow.close_expired(before, now)
+        if after is before:
+            return before
+        with tool.engine.begin() as c:
+            params = {
+                "row_id": row.id,
+                "old_revision": row.revision,
+                "new_state": after.to_dict(),
+                "new_revision": row.revision + 1,
+                "now": now,
+            }
+            saved = c.execute(_SAVE, params).rowcount == 1
+            if saved and _grade_changed(activity, before, after):
+                enqueue_score(c, lc, activity, after, now)
+        if saved:
+            return after
+    return after  # busy: shown closed now, stored by the learner's next action
+
+
+def run_action(
+    tool: Any, lc: LaunchContext, action: str, payload: dict[str, Any], now: datetime | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Apply a learner action; returns (HTTP status, view or error dict)."""
+    if lc.resource_link_pk is None:
+        message = translator(lc.locale).gettext("This launch has no activity link.")
+        return 400, {"error": "no-resource-link", "message": message, "field": None}
+    activity = activity_for(tool, lc.activity_slug) if lc.activity_slug else None
+    if activity is None:
+        message = translator(lc.locale).gettext("This link has no CE activity yet.")
+        return 404, {"error": "no-activity", "message": message, "field": None}
+    for _ in range(5):
+        now_ = now or datetime.now(UTC)
+        row = _learner_row(tool, lc)
+        # The accommodation an instructor granted is the truth, whatever the stored state says.
+        before = accommodations.overlay(flow.LearnerState.from_dict(row.state), row.extra_attempts, row.extra_minutes)
+        issuer = _certificate_issuer(tool, lc, row.id, now_)
+        try:
+            after, view = flow.act(
+                activity,
+                before,
+                action,
+                payload,
+                now_,
+                seed=seed_for(lc),
+                issue_certificate=issuer,
+                locale=lc.locale,
+                profile=_profile(lc),
+                links=_links(lc, before),
+            )
+        except flow.FlowError as err:
+            if isinstance(err, flow.Conflict):
+                # A refused late submit: the expired attempt is still closed as failed, stored and
+                # its score queued.
+                store_expired(tool, lc, activity, now_)
+            return err.status, err.to_dict()  # 400, or 409 when the post-test's time ran out
+        new_state = after.to_dict()
+        if new_state == row.state:
+            return 200, view
+        # The state, its queued grade and a new certificate are saved in one transaction, and only
+        # if nobody saved this learner since the read (else: re-read and apply the action again).
+        with tool.engine.begin() as c:
+            saved = (
+                c.execute(
+                    _SAVE,
+                    {
+                        "row_id": row.id,
+                        "old_revision": row.revision,
+                        "new_state": new_state,
+                        "new_revision": row.revision + 1,
+                        "now": now_,
+                    },
+                ).rowcount
+                == 1
+            )
+            if saved and _grade_changed(activity, before, after):
+                enqueue_score(c, lc, activity, after, now_)
+            if saved and issuer.issued is not None:
+                with Session(bind=c) as certs:
+                    certs.add(issuer.issued)
+                    certs.flush()
+        if not saved:
+            continue
+        if issuer.issued is not None:
+            # The certificate's links exist only now that it has an id.
+            view = flow.view(activity, after, now_, locale=lc.locale, profile=_profile(lc), links=_links(lc, after))
+        return 200, view
+    message = translator(lc.locale).gettext("Your answer could not be saved; please try again.")
+    return 409, {"error": "busy", "message": message, "field": None}
+
+
+def _grade_changed(activity: Activity, before: flow.LearnerState, after: flow.LearnerState) -> bool:
+    """Whether the platform's copy of the grade (score, progress or comment) is now out of date."""
+    return (
+        len(before.submitted) != len(after.submitted)
+        or flow.is_complete(activity, before) != flow.is_complete(activity, after)
+        or flow.raw_score(before) != flow.raw_score(after)
+        or bool(before.certificate) != bool(after.certificate)
+    )
+
+
+def score_comment(activity: Activity, state: flow.LearnerState) -> str:
+    """The gradebook comment, e.g. "Passed 2 of 3 attempts; certificate CE-7K3Q-M2XD"."""
+    used = len(state.submitted)
+    allowed = activity.policy.max_attempts
+    of = f" of {allowed + state.extra_attempts}" if allowed is not None else ""
+    noun = "attempt" if used == 1 and not of else "attempts"
+    head = f"Passed {used}{of} {noun}" if state.passed else f"Not passed; {used}{of} {noun} used"
+    cid = (state.certificate or {}).get("id")
+    return f"{head}; certificate {cid}" if cid else head
+
+
+def enqueue_score(session: Any, lc: LaunchContext, activity: Activity, state: flow.LearnerState, now: datetime) -> None:
+    """Queue this learner's current grade for the platform. Older unsent scores are superseded."""
+    if lc.preview:
+        return
+    raw = flow.raw_score(state, "best")
+    if raw is None:
+        return
+    points, max_points = raw
+    complete = flow.is_complete(activity, state)
+    params = {"pk": lc.resource_link_pk, "sub": lc.sub}
+    session.execute(_SUPERSEDE, params)
+    session.execute(
+        _QUEUE,
+        {
+            "registration_id": lc.registration_id,
+            "resource_link_pk": lc.resource_link_pk,
+            "user_sub": lc.sub,
+            "score_given": float(points),
+            "score_maximum": float(max_points),
+            "activity_progress": "Completed" if complete else ("Submitted" if state.passed else "InProgress"),
+            "grading_progress": "FullyGraded",
+            "comment": score_comment(activity, state),
+            "timestamp": now.astimezone(UTC).isoformat(timespec="milliseconds"),
+            "status": "pending",
+            "next_attempt_at": 0.0,
+        },
+    )
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+
+def certificate_signing_key(tool: Any) -> Ed25519PrivateKey:
+    # Per database, not per process: tests and the demo run several tools (databases) in one process.
+    key = _cert_keys.get(str(tool.engine.url))
+    if key is not None:
+        return key
+    with tool.sessions() as s:
+        row = s.scalars(
+            select(ToolKey)
+            .where(ToolKey.purpose == "certificate", ToolKey.current.is_(True))
+            .order_by(ToolKey.created_at)
+        ).first()
+        if row is None:
+            new = Ed25519PrivateKey.generate()
+            pem = new.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
+            from ce_xblock.core import certificate
+
+            row = ToolKey(
+                kid="cert-" + certificate.key_id(new),
+                purpose="certificate",
+                private_pem=pem,
+                public_jwk={},
+                current=True,
+            )
+            try:
+                s.add(row)
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                row = s.scalars(
+                    select(ToolKey).where(ToolKey.purpose == "certificate", ToolKey.current.is_(True))
+                ).first()
+    key = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    _cert_keys[str(tool.engine.url)] = key
+    return key
+
+
+def certificate_keys(tool: Any) -> list[Ed25519PrivateKey]:
+    with tool.sessions() as s:
+        rows = s.scalars(select(ToolKey).where(ToolKey.purpose == "certificate")).all()
+    out = []
+    for row in rows:
+        k = serialization.load_pem_private_key(row.private_pem.encode(), password=None)
+        out.append(k)
+    return out
+
+
+class _CertificateIssuer:
+    """flow's issue_certificate callback: signs the record and stages its row in the same save."""
+
+    def __init__(self, tool: Any, lc: LaunchContext, learner_pk: int, now: datetime) -> None:
+        self.tool, self.lc, self.learner_pk, self.now = tool, lc, learner_pk, now
+        self.issued: IssuedCertificate | None = None
+
+    def __call__(self, activity: Activity, state: flow.LearnerState, completion: Any) -> dict[str, Any]:
+        from flask import has_request_context, request
+
+        from ce_xblock.core import certificate
+
+        base = self.tool.config.get("PUBLIC_URL") or (request.url_root if has_request_context() else "http://localhost")
+        signed = certificate.issue(
+            activity,
+            completion,
+            certificate_id=certificate.new_certificate_id(os.urandom(5)),
+            issued_at=self.now,
+            private_key=certificate_signing_key(self.tool),
+            verification_base_url=base.rstrip("/") + "/verify",
+            # Printed in the launch's language (its locale claim, else the browser's), frozen in the record.
+            locale=self.lc.locale,
+        )
+        data = signed.to_dict()
+        self.issued = IssuedCertificate(cert_id=signed.certificate_id, learner_pk=self.learner_pk, record=data)
+        # "signed" as in the XBlock's state, so both homes read a certificate the same way.
+        return {"id": signed.certificate_id, "issued_at": data["record"]["issued_at"], "signed": data}
+
+
+def _certificate_issuer(tool: Any, lc: LaunchContext, learner_pk: int, now: datetime) -> _CertificateIssuer:
+    return _CertificateIssuer(tool, lc, learner_pk, now)
+
+
+def resource_link(tool: Any, pk: int) -> ResourceLink | None:
+    with tool.sessions() as s:
+        return s.get(ResourceLink, pk)

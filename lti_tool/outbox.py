@@ -1,0 +1,336 @@
+"""Grade passback through a persistent outbox: claim rows with a lease, send, mark sent; retry with backoff.
+
+At-least-once delivery made safe by AGS semantics: a resent score carries its original timestamp
+and value, and the platform keeps one result per user and line item, so a retry after a crash
+cannot add a second grade. A row is never lost: it stays pending until the platform accepts it,
+or it is marked failed (visible to the instructor, who can resend).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import select, update
+
+from .lti.adapter import SCOPE_LINEITEM, SCOPE_SCORE, ServiceError
+from .store import OutboxScore, ResourceLink, StoredActivity
+
+log = logging.getLogger("ce_credit.outbox")
+
+LEASE_SECONDS = 60.0
+MAX_TRIES = 12
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 600.0
+
+
+def backoff(tries: int, retry_after: float | None = None) -> float:
+    """Seconds before the next try: exponential with jitter, never sooner than Retry-After."""
+    delay = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, tries - 1)))
+    delay = delay * (0.5 + random.random() / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_MAX))
+    return delay
+
+
+def scores_url(lineitem_url: str) -> str:
+    """The line item's /scores endpoint, keeping any query string (Moodle puts the type id there)."""
+    parts = urlsplit(lineitem_url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim(tool: Any, owner: str, limit: int = 20, now: float | None = None) -> list[OutboxScore]:
+    """Lease up to `limit` due rows to `owner`. Two workers never hold the same row."""
+    now = time.time() if now is None else now
+    with tool.sessions.begin() as s:
+        q = (
+            select(OutboxScore.id)
+            .where(OutboxScore.status == "pending", OutboxScore.next_attempt_at <= now, OutboxScore.lease_until < now)
+            .order_by(OutboxScore.id)
+            .limit(limit)
+        )
+        if s.bind.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        ids = list(s.scalars(q))
+        if not ids:
+            return []
+        # The lease condition is checked again by the UPDATE itself, so a row another worker
+        # leased between our SELECT and UPDATE is not taken twice.
+        s.execute(
+            update(OutboxScore)
+            .where(OutboxScore.id.in_(ids), OutboxScore.status == "pending", OutboxScore.lease_until < now)
+            .values(lease_owner=owner, lease_until=now + LEASE_SECONDS)
+        )
+    with tool.sessions() as s:
+        return list(
+            s.scalars(
+                select(OutboxScore)
+                .where(OutboxScore.id.in_(ids), OutboxScore.lease_owner == owner, OutboxScore.status == "pending")
+                .order_by(OutboxScore.id)
+            )
+        )
+
+
+def _finish(tool: Any, row_id: int, owner: str, **values: Any) -> bool:
+    return _finish_many(tool, owner, [(row_id, values)]) == 1
+
+
+def _finish_many(tool: Any, owner: str, outcomes: list[tuple[int, dict[str, Any]]]) -> int:
+    """Record several outcomes in one transaction; only rows this owner still holds are changed."""
+    done = 0
+    with tool.sessions.begin() as s:
+        for row_id, values in outcomes:
+            res = s.execute(
+                update(OutboxScore)
+                .where(OutboxScore.id == row_id, OutboxScore.lease_owner == owner)
+                .values(lease_owner="", lease_until=0.0, **values)
+            )
+            done += res.rowcount
+    return done
+
+
+def resolve_lineitem(tool: Any, platform: Any, rl: ResourceLink, score_maximum: float) -> str:
+    """The line item for a resource link: from the launch, else found or created by resourceId/tag."""
+    if rl.lineitem_url:
+        return rl.lineitem_url
+    if not rl.lineitems_url:
+        raise ServiceError(
+            "The platform gave no line item and no line items URL for this link, so there is nowhere to "
+            "send the grade. Enable Assignment and Grade Services for the tool in the platform.",
+            status=400,
+        )
+    with tool.sessions() as s:
+        title = s.scalar(select(StoredActivity.title).where(StoredActivity.slug == rl.activity_slug)) or rl.title
+    resource_id = rl.activity_slug or rl.resource_link_id
+    tag = "ce-credit"
+    adapter = tool.adapter
+    url: str | None = rl.lineitems_url
+    while url:
+        page = adapter.service_request(
+            platform, [SCOPE_LINEITEM], url, accept="application/vnd.ims.lis.v2.lineitemcontainer+json"
+        )
+        for item in page.body or []:
+            if (
+                item.get("resourceLinkId") in (None, rl.resource_link_id)
+                and item.get("resourceId") == resource_id
+                and item.get("tag", tag) == tag
+            ):
+                return _remember(tool, rl.id, item["id"])
+        url = page.next_url
+    created = adapter.service_request(
+        platform,
+        [SCOPE_LINEITEM],
+        rl.lineitems_url,
+        method="POST",
+        body={
+            "scoreMaximum": score_maximum,
+            "label": title or "CE post-test",
+            "resourceId": resource_id,
+            "tag": tag,
+            "resourceLinkId": rl.resource_link_id,
+        },
+        content_type="application/vnd.ims.lis.v2.lineitem+json",
+        accept="application/vnd.ims.lis.v2.lineitem+json",
+    )
+    return _remember(tool, rl.id, created.body["id"])
+
+
+def _remember(tool: Any, rl_pk: int, url: str) -> str:
+    with tool.sessions.begin() as s:
+        s.execute(
+            update(ResourceLink)
+            .where(ResourceLink.id == rl_pk, ResourceLink.lineitem_url == "")
+            .values(lineitem_url=url)
+        )
+    return url
+
+
+def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> None:
+    """POST one score. Raises ServiceError on failure. `memo` shares look-ups within one drain."""
+    memo = {} if memo is None else memo
+    pkey = ("platform", row.registration_id)
+    if pkey not in memo:
+        memo[pkey] = tool.platform(row.registration_id)
+    platform = memo[pkey]
+    if platform is None:
+        raise ServiceError("The platform registration was removed.", status=410)
+    with tool.sessions() as s:
+        rl = s.get(ResourceLink, row.resource_link_pk)
+    if rl is None:
+        raise ServiceError("The resource link was removed.", status=410)
+    lineitem = resolve_lineitem(tool, platform, rl, row.score_maximum)
+    tool.adapter.service_request(
+        platform,
+        [SCOPE_SCORE],
+        scores_url(lineitem),
+        method="POST",
+        body={
+            "userId": row.user_sub,
+            "scoreGiven": row.score_given,
+            "scoreMaximum": row.score_maximum,
+            "activityProgress": row.activity_progress,
+            "gradingProgress": row.grading_progress,
+            "timestamp": row.timestamp,
+            "comment": row.comment,
+        },
+        content_type="application/vnd.ims.lis.v1.score+json",
+    )
+
+
+def _outcome(tool: Any, row: OutboxScore, memo: dict[Any, Any]) -> tuple[str, dict[str, Any]]:
+    """Send one row; return its counter name and the column values to record."""
+    try:
+        send(tool, row, memo)
+    except ServiceError as err:
+        tries = row.tries + 1
+        log.warning("score %s for %s: %s", row.id, row.user_sub, err)
+        if err.retryable and tries < MAX_TRIES:
+            return "retry", {
+                "tries": tries,
+                "last_error": str(err)[:2000],
+                "next_attempt_at": time.time() + backoff(tries, err.retry_after),
+            }
+        return "failed", {"tries": tries, "last_error": str(err)[:2000], "status": "failed"}
+    except Exception as err:  # a bug or an unexpected answer: keep the row, retry later
+        log.exception("score %s", row.id)
+        tries = row.tries + 1
+        return "retry", {
+            "tries": tries,
+            "last_error": f"{type(err).__name__}: {err}"[:2000],
+            "next_attempt_at": time.time() + backoff(tries),
+        }
+    return "sent", {"status": "sent", "sent_at": datetime.now(UTC), "last_error": ""}
+
+
+def drain(
+    tool: Any, owner: str | None = None, limit: int = 20, max_rounds: int = 1000, concurrency: int = 1
+) -> dict[str, int]:
+    """Send every due row once (bounded); returns counts of sent, retried and failed rows.
+
+    Each row is marked right after its own send, so a worker killed mid-drain leaves at most the
+    rows in flight (one per `concurrency`) to be resent after their lease; AGS treats such a resent
+    score (same timestamp) as the same score.
+    """
+    owner = owner or worker_id()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    memo: dict[Any, Any] = {}
+
+    def one(row: OutboxScore) -> str:
+        kind, values = _outcome(tool, row, memo)
+        _finish(tool, row.id, owner, **values)
+        return kind
+
+    pool = ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else None
+    try:
+        for _ in range(max_rounds):
+            rows = claim(tool, owner, limit)
+            if not rows:
+                break
+            # Concurrent sends only once every link has its line item: the first score of a link may create it.
+            kinds = list(pool.map(one, rows)) if pool and _lineitems_known(tool, rows) else [one(r) for r in rows]
+            for kind in kinds:
+                counts[kind] += 1
+    finally:
+        if pool:
+            pool.shutdown()
+    return counts
+
+
+def _lineitems_known(tool: Any, rows: list[OutboxScore]) -> bool:
+    with tool.sessions() as s:
+        pks = {r.resource_link_pk for r in rows}
+        missing = s.scalar(
+            select(ResourceLink.id).where(ResourceLink.id.in_(pks), ResourceLink.lineitem_url == "").limit(1)
+        )
+    return missing is None
+
+
+def resend(tool: Any, resource_link_pk: int, user_sub: str) -> bool:
+    """Queue the learner's latest score again (instructor's "Resend")."""
+    with tool.sessions.begin() as s:
+        last = s.scalars(
+            select(OutboxScore)
+            .where(
+                OutboxScore.resource_link_pk == resource_link_pk,
+                OutboxScore.user_sub == user_sub,
+                OutboxScore.status != "superseded",
+            )
+            .order_by(OutboxScore.id.desc())
+        ).first()
+        if last is None:
+            return False
+        if last.status == "pending":
+            last.next_attempt_at = 0.0
+            return True
+        s.add(
+            OutboxScore(
+                registration_id=last.registration_id,
+                resource_link_pk=last.resource_link_pk,
+                user_sub=last.user_sub,
+                score_given=last.score_given,
+                score_maximum=last.score_maximum,
+                activity_progress=last.activity_progress,
+                grading_progress=last.grading_progress,
+                comment=last.comment,
+                timestamp=last.timestamp,
+                status="pending",
+                next_attempt_at=0.0,
+            )
+        )
+        return True
+
+
+class OutboxThread(threading.Thread):
+    """The embedded default's passback worker, in the web process."""
+
+    def __init__(self, tool: Any, interval: float) -> None:
+        super().__init__(name="ce-credit-outbox", daemon=True)
+        self.tool = tool
+        self.interval = interval
+        self._stop_event = threading.Event()
+        self.wake = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                drain(self.tool, max_rounds=50)
+            except Exception:  # the database may be briefly unavailable; try again next round
+                log.exception("outbox drain failed")
+            self.wake.wait(self.interval)
+            self.wake.clear()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.wake.set()
+
+
+def start_thread(tool: Any) -> OutboxThread:
+    t = OutboxThread(tool, float(tool.config.get("OUTBOX_INTERVAL", 1.0)))
+    t.start()
+    return t
+
+
+def run_worker(
+    tool: Any, interval: float = 1.0, once: bool = False, stop: threading.Event | None = None, concurrency: int = 1
+) -> None:
+    """`ce-credit worker`: drain forever (or once)."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        counts = drain(tool, concurrency=concurrency)
+        if any(counts.values()):
+            log.info("outbox: %s", counts)
+        if once:
+            return
+        stop.wait(interval)

@@ -1,0 +1,252 @@
+"""SQLAlchemy 2 models and sessions for the LTI tool: registrations, keys, launches, learners, outbox."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Registration(Base):
+    """One platform registration: an (issuer, client_id) pair and the platform's endpoints."""
+
+    __tablename__ = "lti_registration"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_registration_issuer_client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1000))
+    auth_token_url: Mapped[str] = mapped_column(String(1000))
+    auth_audience: Mapped[str] = mapped_column(String(1000), default="")
+    keyset_url: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan", order_by="Deployment.id"
+    )
+
+
+class Deployment(Base):
+    __tablename__ = "lti_deployment"
+    __table_args__ = (UniqueConstraint("registration_id", "deployment_id", name="uq_deployment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    # True when recorded from a launch rather than registered by an administrator.
+    auto_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    registration: Mapped[Registration] = relationship(back_populates="deployments")
+
+
+class ToolKey(Base):
+    """An RSA key of the tool. `current` signs; every `published` key is in the JWKS."""
+
+    __tablename__ = "lti_tool_key"
+
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # "lti": RSA keys for LTI messages and service tokens; "certificate": Ed25519 certificate signing.
+    purpose: Mapped[str] = mapped_column(String(20), default="lti", index=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    current: Mapped[bool] = mapped_column(Boolean, default=False)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CacheEntry(Base):
+    """The database fallback for the launch-data and nonce cache (Redis when REDIS_URL is set)."""
+
+    __tablename__ = "lti_cache"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class StoredActivity(Base):
+    """An activity in the tool's library, kept as its canonical OLX."""
+
+    __tablename__ = "ce_activity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    version: Mapped[str] = mapped_column(String(50), default="1")
+    olx: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ResourceLink(Base):
+    """A placement of an activity in a platform course, and where its grades go."""
+
+    __tablename__ = "lti_resource_link"
+    __table_args__ = (UniqueConstraint("registration_id", "resource_link_id", name="uq_resource_link"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255), default="")
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255), default="")
+    context_title: Mapped[str] = mapped_column(String(500), default="")
+    title: Mapped[str] = mapped_column(String(500), default="")
+    activity_slug: Mapped[str] = mapped_column(String(64), default="")
+    lineitem_url: Mapped[str] = mapped_column(String(1000), default="")
+    lineitems_url: Mapped[str] = mapped_column(String(1000), default="")
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    nrps_url: Mapped[str] = mapped_column(String(1000), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class LearnerRecord(Base):
+    """One learner's state in one resource link: flow.LearnerState.to_dict() plus who they are."""
+
+    __tablename__ = "ce_learner"
+    __table_args__ = (UniqueConstraint("resource_link_pk", "user_sub", name="uq_learner"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    resource_link_pk: Mapped[int] = mapped_column(ForeignKey("lti_resource_link.id", ondelete="CASCADE"), index=True)
+    user_sub: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(500), default="")
+    email: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Optimistic concurrency: two workers saving the same learner cannot silently overwrite.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Accommodation(Base):
+    """Extra post-test attempts and extra minutes an instructor gave one learner in one resource link.
+
+    The truth for the learner's extra_attempts / extra_minutes: laid over the stored state each time
+    it is read (lti_tool.learning), as the XBlock does with its `accommodations` field.
+    """
+
+    __tablename__ = "ce_accommodation"
+    __table_args__ = (UniqueConstraint("resource_link_pk", "user_sub", name="uq_accommodation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    resource_link_pk: Mapped[int] = mapped_column(ForeignKey("lti_resource_link.id", ondelete="CASCADE"))
+    user_sub: Mapped[str] = mapped_column(String(255))
+    learner_name: Mapped[str] = mapped_column(String(500), default="")  # as shown when it was granted
+    extra_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    extra_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    granted_by: Mapped[str] = mapped_column(String(500), default="")  # the instructor's name or platform id
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IssuedCertificate(Base):
+    """A certificate issued through the tool, for public verification at /verify/<cert_id>."""
+
+    __tablename__ = "ce_certificate"
+
+    cert_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    learner_pk: Mapped[int | None] = mapped_column(ForeignKey("ce_learner.id", ondelete="SET NULL"), nullable=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CertificateStatusEntry(Base):
+    """The certificate status log: each revocation or correction, with its reason (the record stays)."""
+
+    __tablename__ = "ce_certificate_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cert_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # "revoked" | "superseded"
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    replacement_id: Mapped[str] = mapped_column(String(100), default="")
+    actor: Mapped[str] = mapped_column(String(500), default="")  # who did it: an instructor or "cli"
+
+
+class OutboxScore(Base):
+    """A score waiting to reach the platform's gradebook (AGS). Rows are claimed with a lease."""
+
+    __tablename__ = "lti_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
+    resource_link_pk: Mapped[int] = mapped_column(ForeignKey("lti_resource_link.id", ondelete="CASCADE"), index=True)
+    user_sub: Mapped[str] = mapped_column(String(255))
+    score_given: Mapped[float] = mapped_column(Float)
+    score_maximum: Mapped[float] = mapped_column(Float)
+    activity_progress: Mapped[str] = mapped_column(String(50))
+    grading_progress: Mapped[str] = mapped_column(String(50), default="FullyGraded")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # The score's own timestamp (ISO 8601 with offset): resends carry the same one.
+    timestamp: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed|superseded
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    lease_owner: Mapped[str] = mapped_column(String(100), default="")
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so several workers can share it."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver installed here; plain postgresql:// would ask for psycopg2.
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    # No pre-ping: it costs a round trip per request. Connections are recycled instead, and a
+    # dropped one fails a single request rather than every request after it.
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=300)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def epoch() -> float:
+    return time.time()

@@ -1,0 +1,1 @@
+"""The tool's blueprints: lti (protocol), learner, instructor, verify, ags."""

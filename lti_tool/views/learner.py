@@ -1,0 +1,112 @@
+"""The `learner` blueprint: the learner page (the shared front end from static/) and its JSON API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+
+from ce_xblock.core.locale import translator
+
+from .. import launches, learning
+from ..app import tool_of
+from ..launches import LaunchContext
+
+bp = Blueprint("learner", __name__, url_prefix="/lti")
+
+
+def _(message: str) -> str:
+    """`message` in the request's language: the launch's (launches.load sets g.locale), else the browser's."""
+    return translator(g.get("locale")).gettext(message)
+
+
+def learner_page(lc: LaunchContext, status: int = 200) -> Any:
+    tool = tool_of(current_app)
+    activity = learning.activity_for(tool, lc.activity_slug) if lc.activity_slug else None
+    if activity is None:
+        return (
+            render_template(
+                "error.html",
+                code="no-activity",
+                message=_("This link does not have a CE activity yet."),
+                fix=_("Ask your instructor to choose the activity for this link (launch it as an instructor)."),
+                retry_url="",
+            ),
+            404,
+        )
+    view = learning.current_view(tool, lc, activity)
+    return (
+        render_template(
+            "learner.html",
+            lc=lc,
+            activity=activity,
+            initial_view=json.dumps(view),
+            api_url=f"/lti/api/{lc.launch_id}",
+            locale=lc.locale,
+        ),
+        status,
+    )
+
+
+@bp.route("/api/<launch_id>", methods=["POST"])
+def api(launch_id: str) -> Any:
+    tool = tool_of(current_app)
+    try:
+        lc = launches.load(tool.cache, launch_id)
+    except launches.LaunchExpired:
+        return jsonify(
+            {
+                "error": "launch-expired",
+                "message": _("This page's session has expired. Open the activity again from your course."),
+                "field": None,
+            }
+        ), 401
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        return jsonify(
+            {"error": "bad-request", "message": _('Send JSON {"action": ..., "payload": {...}}.'), "field": None}
+        ), 400
+    status, view = learning.run_action(tool, lc, body["action"], body.get("payload") or {})
+    if tool.outbox_thread is not None and body["action"] in ("submit", "certificate", "evaluation"):
+        tool.outbox_thread.wake.set()  # send the grade now rather than at the next poll
+    return jsonify(view), status
+
+
+@bp.route("/api/<launch_id>/certificate.pdf")
+def certificate_pdf(launch_id: str) -> Any:
+    """The learner's certificate PDF, rendered from the frozen record (the same bytes every time)."""
+    from ce_xblock.core import pdf
+
+    signed = _signed_or_404(launch_id)
+    return current_app.response_class(
+        pdf.render_pdf(signed),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{signed.certificate_id}.pdf"'},
+    )
+
+
+@bp.route("/api/<launch_id>/credential.json")
+def certificate_credential(launch_id: str) -> Any:
+    """The learner's certificate as an Open Badges 3.0 credential (a VC-JWT in its JSON envelope)."""
+    from ce_xblock.core import credential
+
+    signed = _signed_or_404(launch_id)
+    key = learning.certificate_signing_key(tool_of(current_app))
+    resp = jsonify(credential.envelope(credential.issue_credential(signed, key)))
+    resp.headers["Content-Disposition"] = f'attachment; filename="{signed.certificate_id}.json"'
+    return resp
+
+
+def _signed_or_404(launch_id: str) -> Any:
+    from flask import abort
+
+    tool = tool_of(current_app)
+    try:
+        lc = launches.load(tool.cache, launch_id)
+    except launches.LaunchExpired:
+        abort(401, _("This page's session has expired. Open the activity again from your course."))
+    signed = learning.signed_certificate(tool, lc)
+    if signed is None:
+        abort(404, _("You have no certificate for this activity yet."))
+    return signed

@@ -1,0 +1,257 @@
+"""The certificate PDF: text layer per accreditor, names in every script against stored images, QR, bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from certhelpers import BASE_URL, ISSUED_AT, id_from_seed, key_from_seed, make_activity, make_completion
+from PIL import Image, ImageChops, ImageStat
+
+from ce_xblock.core import certificate as cert
+from ce_xblock.core import credit, pdf
+
+EXPECTED = Path(__file__).resolve().parent / "expected"
+UPDATE = os.environ.get("CE_UPDATE_EXPECTED") == "1"
+
+SCRIPT_NAMES = {
+    "latin": "Zoë Łukasiewicz-Nguyễn Øster",
+    "greek": "Αλέξανδρος Παπαδόπουλος",
+    "cyrillic": "Анна Кузнецова",
+    "arabic": "محمد عبد الله",
+    "hebrew": "שָׂרָה כֹּהֵן",
+    "chinese": "王小明",
+    "japanese": "山田 はなこ",
+    "korean": "김민준",
+    "combining": "Ọ̀ṣun Adébáyọ̀ q̃",
+    "mixed": "María Ωμέγα Иван 李 دانا",
+}
+
+
+def issue(name="Zoë Łukasiewicz-Nguyễn", seed="one", activity=None, **completion):
+    return cert.issue(
+        activity or make_activity(),
+        make_completion(name=name, **completion),
+        certificate_id=id_from_seed(seed),
+        issued_at=ISSUED_AT,
+        private_key=key_from_seed("provider key"),
+        verification_base_url=BASE_URL,
+    )
+
+
+def pdftotext(data: bytes, *args: str) -> str:
+    return subprocess.run(["pdftotext", *args, "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def png(data: bytes, tmp_path: Path, dpi: int = 100, crop: tuple[int, int, int, int] | None = None) -> Image.Image:
+    src = tmp_path / "c.pdf"
+    src.write_bytes(data)
+    args = ["pdftoppm", "-r", str(dpi), "-png", "-gray"]
+    if crop:
+        x, y, w, h = crop
+        args += ["-x", str(x), "-y", str(y), "-W", str(w), "-H", str(h)]
+    subprocess.run([*args, str(src), str(tmp_path / "page")], check=True)
+    return Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+
+
+def difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute grey-level difference, 0 (same) to 255."""
+    if a.size != b.size:
+        return 255.0
+    return ImageStat.Stat(ImageChops.difference(a, b)).mean[0]
+
+
+# The name band of a Letter page at 100 dpi (the name's baseline is about 170 pt from the top).
+NAME_BAND = (0, 170, 1100, 95)
+TOLERANCE = 2.0
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPT_NAMES))
+def test_a_name_in_each_script_renders_like_the_stored_image(script, tmp_path):
+    data = issue(SCRIPT_NAMES[script], seed=script)
+    image = png(pdf.render_pdf(data), tmp_path, crop=NAME_BAND)
+    expected = EXPECTED / f"name-{script}.png"
+    if UPDATE:
+        image.save(expected)
+    assert expected.exists(), f"{expected} is missing; run with CE_UPDATE_EXPECTED=1 and look at it"
+    assert difference(image, Image.open(expected).convert("L")) < TOLERANCE
+
+
+def test_the_image_comparison_catches_a_different_name(tmp_path):
+    image = png(pdf.render_pdf(issue("Anna Kuznetsova", seed="cyrillic")), tmp_path, crop=NAME_BAND)
+    assert difference(image, Image.open(EXPECTED / "name-cyrillic.png").convert("L")) > TOLERANCE
+
+
+def test_no_name_falls_back_to_a_missing_glyph_box():
+    for name in SCRIPT_NAMES.values():
+        for font_name, text in pdf.runs(name, True):
+            face = pdf.font(font_name).face
+            missing = [c for c in text if not c.isspace() and ord(c) not in face.charToGlyph]
+            assert not missing, (name, font_name, missing)
+
+
+def test_scripts_use_the_right_fonts():
+    fonts = {script: {f for f, _ in pdf.runs(name, True)} for script, name in SCRIPT_NAMES.items()}
+    assert fonts["arabic"] >= {"CE-Arabic"}
+    assert fonts["chinese"] == {"CE-CJK"}
+    assert fonts["korean"] == {"CE-Korean"}
+    assert fonts["mixed"] >= {"CE-Sans", "CE-CJK", "CE-Arabic"}
+
+
+def test_right_to_left_names_are_drawn_in_visual_order():
+    ((_, hebrew),) = pdf.runs("שרה כהן", False)
+    assert hebrew == "ןהכ הרש"
+    marks = pdf._visual("שָׂרָה")
+    assert marks[-3:] == "\u05e9\u05b8\u05c2"  # shin, then its points in logical order, at the right end
+
+
+@pytest.mark.parametrize("body", ["apa", "aswb-ace", "nbcc", "naadac", "state-board"], ids=lambda b: b)
+def test_the_text_layer_has_every_field_the_accreditor_requires(body):
+    full = make_activity()
+    acc = next(a for a in full.accreditations if a.body.value == body)
+    activity = full.replace(accreditations=(acc,))
+    signed = issue(activity=activity, seed=body)
+    text = flat(pdftotext(pdf.render_pdf(signed)))
+    rec = signed.record
+    line = rec.accreditations[0]
+    required = [
+        rec.legal_name,
+        rec.activity_title,
+        "Completed March 3, 2026",
+        f"Certificate ID {rec.certificate_id}",
+        rec.verification_url,
+        rec.sponsor_name,
+        rec.signatory_name,
+        rec.signatory_title,
+        "Self-paced online",
+        "Intermediate level",
+        "Version 3",
+        line.body_name,
+        f"2 credits (unit: {line.credit_unit})",
+        line.credit_type.replace("-", " "),
+        flat(credit.statement(activity, acc)),
+    ]
+    if acc.provider_number:
+        required.append(f"Provider/approval no. {acc.provider_number}")
+    if acc.approval_start:
+        required.append(f"Approval period {acc.approval_start:%m/%d/%Y}–{acc.approval_end:%m/%d/%Y}")
+    if any(d.value != "legal-name" for d in acc.required_details) or rec.license_number:
+        required += ["License LCSW-12345", "State: TX", "Profession: Social Worker"]
+    missing = [r for r in required if r not in text]
+    assert not missing, missing
+
+
+def test_the_qr_code_carries_the_verification_url(signed, tmp_path):
+    src = tmp_path / "c.pdf"
+    src.write_bytes(pdf.render_pdf(signed))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(src), str(tmp_path / "page")], check=True)
+    out = subprocess.run(
+        ["zbarimg", "-q", "--raw", *map(str, tmp_path.glob("page*.png"))], capture_output=True, text=True
+    )
+    assert out.stdout.strip() == signed.record.verification_url == f"{BASE_URL}/{signed.certificate_id}"
+
+
+def test_the_same_record_renders_the_same_bytes_in_another_process(signed):
+    first = pdf.render_pdf(signed)
+    assert pdf.render_pdf(signed) == first
+    code = (
+        "import sys;from ce_xblock.core import pdf, certificate as c;"
+        "s=c.SignedRecord.from_json(sys.stdin.read());sys.stdout.buffer.write(pdf.render_pdf(s))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], input=signed.to_json().encode(), capture_output=True, check=True
+    )
+    assert hashlib.sha256(other.stdout).hexdigest() == hashlib.sha256(first).hexdigest()
+    assert b"/CreationDate (D:20260304153000+00'00')" in first
+    assert b"/Lang (en-US)" in first  # screen readers pick the right voice for the printed text
+
+
+def test_the_pdf_is_small_and_one_landscape_page(signed):
+    for size, dims in (("letter", "792 x 612"), ("a4", "841.89 x 595.276")):
+        data = pdf.render_pdf(signed, page_size=size)
+        assert len(data) <= 50_000
+        info = subprocess.run(["pdfinfo", "-"], input=data, capture_output=True, check=True).stdout.decode()
+        assert re.search(r"Pages:\s+1\n", info)
+        assert dims in info
+    with pytest.raises(ValueError, match="letter"):
+        pdf.render_pdf(signed, page_size="legal")
+
+
+def test_fonts_are_embedded(signed):
+    out = subprocess.run(
+        ["pdffonts", "-"], input=pdf.render_pdf(signed), capture_output=True, check=True
+    ).stdout.decode()
+    rows = [line for line in out.splitlines()[2:] if line.strip()]
+    assert rows and all(re.search(r"\byes\s+yes\b", r) for r in rows)  # embedded, subset
+
+
+def test_long_names_and_titles_stay_on_the_page():
+    name = "Maximiliana Alexandrina Konstantinopoulou-Wolfeschlegelsteinhausenbergerdorff " * 2
+    title = "A very long activity title about ethics, law, supervision and documentation in telehealth practice " * 3
+    signed = issue(name.strip(), activity=make_activity(title=title.strip()), seed="long")
+    data = pdf.render_pdf(signed)
+    boxes = pdftotext(data, "-bbox")
+    xs = [float(v) for v in re.findall(r'xMax="([0-9.]+)"', boxes)]
+    xmins = [float(v) for v in re.findall(r'xMin="([0-9.]+)"', boxes)]
+    assert xs and max(xs) <= 792 - 30 and min(xmins) >= 30
+    text = flat(pdftotext(data))
+    assert "Konstantinopoulou-" in text and "documentation in telehealth practice" in text
+
+
+def test_logo_and_signature_images_are_drawn_and_verifiable(signed, tmp_path):
+    def image(colour):
+        buf = io.BytesIO()
+        Image.new("RGB", (120, 40), colour).save(buf, "PNG")
+        return buf.getvalue()
+
+    logo, sig = image((200, 30, 30)), image((30, 30, 200))
+    data = pdf.render_pdf(signed, logo=logo, signature_image=sig)
+    assert data != pdf.render_pdf(signed)
+    src = tmp_path / "logo.pdf"
+    src.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(src), str(tmp_path / "logo")], check=True)
+    colours = Image.open(next(tmp_path.glob("logo*.png"))).convert("RGB").getcolors(100_000)
+    assert any(c[1][0] > 150 and c[1][2] < 80 for c in colours)  # red logo
+    assert any(c[1][2] > 150 and c[1][0] < 80 for c in colours)  # blue signature
+
+
+def test_the_signed_record_is_embedded(signed):
+    assert pdf.extract_signed_record(pdf.render_pdf(signed)) == signed.to_dict()
+    assert pdf.extract_signed_record(b"%PDF-1.4 nothing") is None
+
+
+def test_a_missing_font_names_the_debian_package(monkeypatch):
+    monkeypatch.setitem(pdf.FONTS, "CE-Test", ("Nope.ttf", "/nonexistent/Nope.ttf", "fonts-nope"))
+    with pytest.raises(pdf.FontMissing, match="apt-get install fonts-nope"):
+        pdf.font("CE-Test")
+
+
+def test_a_character_no_font_has_is_an_error_not_a_box():
+    with pytest.raises(pdf.GlyphMissing, match="U\\+E000"):
+        pdf.runs("Ana \ue000", False)
+
+
+def test_the_fast_qr_codewords_give_the_same_code_as_qrcode():
+    import random
+
+    import qrcode
+    import qrcode.util
+    from qrcode.constants import ERROR_CORRECT_M
+
+    rnd = random.Random(5)
+    for n in [*range(1, 214), 250]:
+        data = "".join(rnd.choice("abcXYZ09/:.-é") for _ in range(n))
+        ref = qrcode.QRCode(version=None, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)
+        ref.add_data(qrcode.util.QRData(data.encode(), mode=qrcode.util.MODE_8BIT_BYTE))
+        ref.make(fit=True)
+        assert pdf.qr_matrix(data) == ref.get_matrix(), n
