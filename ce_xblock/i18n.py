@@ -55,7 +55,13 @@ COMMENT_TAGS = ("Translators:",)
 
 # gettext's conventional Arabic rule (GNU gettext, Django, Transifex): 0, 1, 2, 3-10, 11-99, the rest.
 # Babel's built-in rule orders the last two differently, which would break catalogues made elsewhere.
+# Plural rules written into the catalogues. Babel derives them from CLDR, whose rules change between
+# releases (CLDR 42+ gives French and Spanish a third "many" form for millions, which gettext tools
+# and translators do not expect); pinning the conventional gettext rules keeps a catalogue the same
+# whichever Babel made it.
 PLURAL_FORMS = {
+    "fr": "nplurals=2; plural=(n > 1);",
+    "es": "nplurals=2; plural=(n != 1);",
     "ar": "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5);",
 }
 

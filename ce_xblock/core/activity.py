@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ce_xblock.core.locale import N_, Phrase
+
 DEFAULT_PASS_MARK = 75
 # The longest post-test time limit an author may set, in minutes (ten hours). A longer limit is
 # no limit in practice; leave time_limit_minutes unset for an untimed post-test.
@@ -179,6 +181,9 @@ class EvaluationItem:
     required: bool = True
 
 
+# The evaluation item generated for each learning objective (translated where it is shown).
+OBJECTIVE_ITEM_PROMPT = N_("This activity met its objective: %(objective)s")
+
 LIKERT_SCALE = (
     (1, "Strongly disagree"),
     (2, "Disagree"),
@@ -245,7 +250,7 @@ class Activity:
                 generated.append(
                     EvaluationItem(
                         id=f"objective-{o.id}",
-                        prompt=f"This activity met its objective: {_plain(o.text)}",
+                        prompt=Phrase(OBJECTIVE_ITEM_PROMPT, objective=_plain(o.text)),
                         type=EvaluationItemType.LIKERT,
                         objective=o.id,
                     )

@@ -27,7 +27,7 @@ from ce_xblock.core.activity import (
     EvaluationItemType,
     LearnerDetail,
 )
-from ce_xblock.core.locale import N_, translator
+from ce_xblock.core.locale import N_, localize, translator
 
 STEPS = ("info", "posttest", "result", "evaluation", "attestation", "details", "certificate")
 ACTIONS = ("start", "submit", "continue", "evaluation", "attest", "details", "certificate")
@@ -110,7 +110,7 @@ class Refused(FlowError):
 def _fill(template: str, params: Mapping[str, Any], gettext: Callable[[str], str]) -> str:
     if not params:
         return template
-    values = {k: gettext(v) if isinstance(v, Label) else v for k, v in params.items()}
+    values = {k: gettext(v) if isinstance(v, Label) else localize(v, gettext) if isinstance(v, str) else v for k, v in params.items()}
     try:
         return template % values
     except (KeyError, ValueError, TypeError):  # a broken translation must not hide the error
@@ -328,7 +328,7 @@ def view(
     if state.submitted:
         out["result"] = _result(activity, state)
     if step in ("evaluation",) or state.evaluation_submitted_at:
-        out["evaluation"] = _evaluation(activity, state)
+        out["evaluation"] = _evaluation(activity, state, locale)
     if _needs_attestation(activity) and step in ("attestation", "details", "certificate"):
         out["attestation"] = {"text": _rich(activity.attestation), "attested_at": _iso(state.attested_at)}
     if step in ("details", "certificate"):
@@ -462,7 +462,8 @@ def _result(activity: Activity, state: LearnerState) -> dict[str, Any]:
     }
 
 
-def _evaluation(activity: Activity, state: LearnerState) -> dict[str, Any]:
+def _evaluation(activity: Activity, state: LearnerState, locale: str = "en") -> dict[str, Any]:
+    gettext = translator(locale).gettext
     return {
         "required": activity.evaluation.required,
         "submitted_at": _iso(state.evaluation_submitted_at),
@@ -472,7 +473,7 @@ def _evaluation(activity: Activity, state: LearnerState) -> dict[str, Any]:
             {
                 "id": e.id,
                 "type": str(e.type),
-                "prompt": e.prompt,
+                "prompt": localize(e.prompt, gettext),
                 "required": e.required,
                 "objective": e.objective,
             }

@@ -44,6 +44,37 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+class Phrase(str):
+    """Generated text that reads as English where it is stored, and translates as a whole where shown.
+
+    `Phrase(N_("This activity met its objective: %(objective)s"), objective=text)` equals the filled
+    English string (records, exports and comparisons see plain text); `localize(gettext)` fills the
+    translated template instead. A broken translation falls back to the English text.
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Phrase:
+        self = super().__new__(cls, template % params)
+        self.template, self.params = template, params
+        return self
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:  # pickle and copy keep the template
+        return (self.template,), self.params
+
+    def localize(self, gettext: Callable[[str], str]) -> str:
+        try:
+            return gettext(self.template) % self.params
+        except (KeyError, ValueError, TypeError):
+            return str(self)
+
+
+def localize(text: str, gettext: Callable[[str], str]) -> str:
+    """`text` in the learner's language when it is a generated `Phrase`; author text stays as written."""
+    return text.localize(gettext) if isinstance(text, Phrase) else text
+
+
 def normalize(locale: str | None) -> str:
     """A language tag as gettext and Babel name it: "fr-ca" -> "fr_CA", "zh-hant-tw" -> "zh_Hant_TW".
 

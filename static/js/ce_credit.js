@@ -59,6 +59,11 @@
             intermediate: gettext("Intermediate"),
             advanced: gettext("Advanced")
         },
+        // State boards and custom bodies are named by the author; only their kind is ours to translate.
+        bodyKind: {
+            "state-board": gettext("state board"),
+            custom: gettext("custom body")
+        },
         creditType: {
             general: gettext("General"),
             ethics: gettext("Ethics"),
@@ -94,6 +99,17 @@
         if (unit === "ceu") { return ngettext("CEU", "CEUs", n); }
         if (unit === "cpe-hour") { return ngettext("CPE hour", "CPE hours", n); }
         return ngettext("hour", "hours", n);
+    }
+
+    // The accrediting body as credit.body_label names it ("Texas BHEC (state board, TX)"), in the
+    // learner's language: APA, NBCC... are names; a state board's kind is a word to translate.
+    function bodyLabel(c) {
+        var kind = LABELS.bodyKind[c.body];
+        if (!kind) { return c.body_label; }
+        var name = (c.body_name || "").trim() || gettext("unnamed body");
+        var where = (c.state || "").trim();
+        return where ? fmt(gettext("%(name)s (%(kind)s, %(state)s)"), {name: name, kind: kind, state: where})
+            : fmt(gettext("%(name)s (%(kind)s)"), {name: name, kind: kind});
     }
 
     // ---- DOM helpers --------------------------------------------------------------------------
@@ -378,7 +394,7 @@
                         credits: numberFmt(locale, c.credits),
                         unit: unitLabel(c.unit, n),
                         type: (LABELS.creditType[c.credit_type] || c.credit_type).toLowerCase(),
-                        body: c.body_label
+                        body: bodyLabel(c)
                     });
                     ul.appendChild(el("li", null, [
                         el("strong", {text: line}),

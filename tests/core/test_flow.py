@@ -554,3 +554,23 @@ def test_act_reports_errors_in_the_learners_language_or_english():
     with pytest.raises(FlowError) as e:
         flow.act(a, LearnerState(), "submit", {"attempt": 1, "responses": {}}, T0, seed=1, locale="xx")
     assert e.value.code == "stale-attempt" and "Attempt 1 is not open" in e.value.message
+
+
+def test_the_generated_objective_items_read_in_the_learners_language_and_stay_english_in_records():
+    a = make_activity()
+    english = {e.id: e.prompt for e in a.evaluation_items()}
+    assert english["objective-lo1"] == "This activity met its objective: Identify confidentiality risks in video sessions."
+    learner = Learner(a)
+    v = learner.act("start")
+    learner.submit(right_answers(a, v))
+    learner.act("continue")
+    fr = flow.view(a, learner.state, learner.now, locale="fr")
+    prompts = {i["id"]: i["prompt"] for i in fr["evaluation"]["items"]}
+    assert prompts["objective-lo1"] == (
+        "Cette activité a atteint son objectif : Identify confidentiality risks in video sessions."
+    )
+    assert prompts["relevance"] == english["relevance"]  # the author's own item stays as written
+    # An error that quotes a generated item quotes it in the learner's language too.
+    with pytest.raises(FlowError) as e:
+        flow.act(a, learner.state, "evaluation", {"answers": {"objective-lo1": 9}}, learner.now, seed=1, locale="fr")
+    assert "Cette activité a atteint son objectif" in e.value.message, e.value.message

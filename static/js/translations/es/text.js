@@ -17,6 +17,8 @@
   "%(n)s problemas que corregir antes de guardar"
  ],
  "%(n)s questions, pass mark %(mark)s%": "%(n)s preguntas; nota m\u00ednima para aprobar: %(mark)s\u00a0%",
+ "%(name)s (%(kind)s)": "%(name)s (%(kind)s)",
+ "%(name)s (%(kind)s, %(state)s)": "%(name)s (%(kind)s, %(state)s)",
  "%(percent)s% (%(points)s of %(max)s points). Pass mark: %(mark)s%.": "%(percent)s\u00a0% (%(points)s de %(max)s puntos). Nota m\u00ednima para aprobar: %(mark)s\u00a0%.",
  "(%(limit)s +%(extra)s accommodation)": "(%(limit)s + %(extra)s de adaptaci\u00f3n)",
  "(%(n)s to fix)": "(por corregir: %(n)s)",
@@ -272,10 +274,13 @@
  "Your certificate shows these details exactly as you enter them. Check them against your licence.": "Su certificado mostrar\u00e1 estos datos exactamente como los escriba. Compru\u00e9belos con su licencia.",
  "Your details": "Sus datos",
  "Your details for the certificate": "Sus datos para el certificado",
+ "custom body": "organismo personalizado",
  "hour": [
   "hora",
   "horas"
- ]
+ ],
+ "state board": "junta estatal",
+ "unnamed body": "organismo sin nombre"
 };
     var nplurals = 2;
     function pluralIndex(n) {

@@ -17,6 +17,8 @@
   "%(n)s probl\u00e8mes \u00e0 corriger avant l'enregistrement"
  ],
  "%(n)s questions, pass mark %(mark)s%": "%(n)s questions, seuil de r\u00e9ussite\u00a0: %(mark)s\u00a0%",
+ "%(name)s (%(kind)s)": "%(name)s (%(kind)s)",
+ "%(name)s (%(kind)s, %(state)s)": "%(name)s (%(kind)s, %(state)s)",
  "%(percent)s% (%(points)s of %(max)s points). Pass mark: %(mark)s%.": "%(percent)s\u00a0% (%(points)s points sur %(max)s). Seuil de r\u00e9ussite\u00a0: %(mark)s\u00a0%.",
  "(%(limit)s +%(extra)s accommodation)": "(%(limit)s + %(extra)s d\u2019am\u00e9nagement)",
  "(%(n)s to fix)": "(\u00e0 corriger\u00a0: %(n)s)",
@@ -272,10 +274,13 @@
  "Your certificate shows these details exactly as you enter them. Check them against your licence.": "Votre certificat reprend ces renseignements exactement tels que vous les saisissez. V\u00e9rifiez-les \u00e0 l'aide de votre permis d'exercice.",
  "Your details": "Vos renseignements",
  "Your details for the certificate": "Vos renseignements pour le certificat",
+ "custom body": "organisme personnalis\u00e9",
  "hour": [
   "heure",
   "heures"
- ]
+ ],
+ "state board": "conseil d'\u00c9tat",
+ "unnamed body": "organisme sans nom"
 };
     var nplurals = 2;
     function pluralIndex(n) {
