@@ -110,7 +110,7 @@ class Refused(FlowError):
 def _fill(template: str, params: Mapping[str, Any], gettext: Callable[[str], str]) -> str:
     if not params:
         return template
-    values = {k: gettext(v) if isinstance(v, Label) else localize(v, gettext) if isinstance(v, str) else v for k, v in params.items()}
+    values = {k: gettext(v) if isinstance(v, Label) else localize(v, gettext) for k, v in params.items()}
     try:
         return template % values
     except (KeyError, ValueError, TypeError):  # a broken translation must not hide the error

@@ -70,7 +70,7 @@ class Phrase(str):
             return str(self)
 
 
-def localize(text: str, gettext: Callable[[str], str]) -> str:
+def localize(text: Any, gettext: Callable[[str], str]) -> str:
     """`text` in the learner's language when it is a generated `Phrase`; author text stays as written."""
     return text.localize(gettext) if isinstance(text, Phrase) else text
 

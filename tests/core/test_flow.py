@@ -559,7 +559,9 @@ def test_act_reports_errors_in_the_learners_language_or_english():
 def test_the_generated_objective_items_read_in_the_learners_language_and_stay_english_in_records():
     a = make_activity()
     english = {e.id: e.prompt for e in a.evaluation_items()}
-    assert english["objective-lo1"] == "This activity met its objective: Identify confidentiality risks in video sessions."
+    assert (
+        english["objective-lo1"] == "This activity met its objective: Identify confidentiality risks in video sessions."
+    )
     learner = Learner(a)
     v = learner.act("start")
     learner.submit(right_answers(a, v))
