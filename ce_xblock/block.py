@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import logging
+import math
 import os
 import re
 import string
@@ -1302,15 +1303,23 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             return _error(400, "bad-json", _("The request is not valid JSON."))
         if not isinstance(body, dict):
             return _error(400, "bad-json", _("The request must be a JSON object."))
+        if request.method != "POST":
+            return _error(405, "method", _("Send the request as a POST with a JSON body."))
         problems: list[dict[str, Any]] = []
-        settings = body.get("settings") or {}
+        settings = body.get("settings")
+        if settings is None:
+            settings = {}
+        if not isinstance(settings, dict):
+            return _error(400, "bad-value", _("The settings must be a JSON object."), field="settings")
         weight, grade_policy = self.weight, self.grade_policy
         if "weight" in settings:
             try:
+                if isinstance(settings["weight"], bool):
+                    raise TypeError
                 weight = float(settings["weight"])
-                if not weight >= 0 or weight != weight:
+                if not math.isfinite(weight) or weight < 0:
                     raise ValueError
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 problems.append(
                     editing.problem(
                         ("settings", "weight"),

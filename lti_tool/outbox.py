@@ -2,8 +2,11 @@
 
 At-least-once delivery made safe by AGS semantics: a resent score carries its original timestamp
 and value, and the platform keeps one result per user and line item, so a retry after a crash
-cannot add a second grade. A row is never lost: it stays pending until the platform accepts it,
-or it is marked failed (visible to the instructor, who can resend).
+cannot add a second grade. A row is never lost: while the platform is down, slow or answers 5xx/429
+it stays pending and is retried with capped exponential backoff for as long as it takes; only a
+permanent refusal (a 4xx other than 408/429) marks it failed, visible to the instructor, who can
+resend. Before each POST the worker renews its lease on the row and skips the row if the lease was
+lost, so a slow platform cannot make two workers send the same row.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from .store import OutboxScore, ResourceLink, StoredActivity
 log = logging.getLogger("ce_credit.outbox")
 
 LEASE_SECONDS = 60.0
-MAX_TRIES = 12
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 600.0
 
@@ -81,6 +83,27 @@ def claim(tool: Any, owner: str, limit: int = 20, now: float | None = None) -> l
                 .order_by(OutboxScore.id)
             )
         )
+
+
+def renew_lease(tool: Any, row_id: int, owner: str, now: float | None = None) -> bool:
+    """Extend `owner`'s lease on a row just before sending it; False when the lease was lost.
+
+    A lease that ran out while earlier rows of a batch were slow to send may have been taken by
+    another worker, which then owns the send.
+    """
+    now = time.time() if now is None else now
+    with tool.sessions.begin() as s:
+        res = s.execute(
+            update(OutboxScore)
+            .where(
+                OutboxScore.id == row_id,
+                OutboxScore.lease_owner == owner,
+                OutboxScore.status == "pending",
+                OutboxScore.lease_until >= now,
+            )
+            .values(lease_until=now + LEASE_SECONDS)
+        )
+    return res.rowcount == 1
 
 
 def _finish(tool: Any, row_id: int, owner: str, **values: Any) -> bool:
@@ -196,7 +219,7 @@ def _outcome(tool: Any, row: OutboxScore, memo: dict[Any, Any]) -> tuple[str, di
     except ServiceError as err:
         tries = row.tries + 1
         log.warning("score %s for %s: %s", row.id, row.user_sub, err)
-        if err.retryable and tries < MAX_TRIES:
+        if err.retryable:
             return "retry", {
                 "tries": tries,
                 "last_error": str(err)[:2000],
@@ -228,6 +251,8 @@ def drain(
     memo: dict[Any, Any] = {}
 
     def one(row: OutboxScore) -> str:
+        if not renew_lease(tool, row.id, owner):
+            return "skipped"
         kind, values = _outcome(tool, row, memo)
         _finish(tool, row.id, owner, **values)
         return kind
@@ -241,7 +266,8 @@ def drain(
             # Concurrent sends only once every link has its line item: the first score of a link may create it.
             kinds = list(pool.map(one, rows)) if pool and _lineitems_known(tool, rows) else [one(r) for r in rows]
             for kind in kinds:
-                counts[kind] += 1
+                if kind != "skipped":
+                    counts[kind] += 1
     finally:
         if pool:
             pool.shutdown()

@@ -166,19 +166,36 @@ class LaunchResult:
         return self.claims.get(DL_CLAIM, {}) or {}
 
 
-INSTRUCTOR_ROLE_SUFFIXES = ("#Instructor", "#Administrator", "#ContentDeveloper", "#TeachingAssistant", "#Mentor")
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+# Context (membership) roles that may author and see reports for the resource link.
+CONTEXT_STAFF_ROLES = ("Instructor", "Administrator", "ContentDeveloper", "TeachingAssistant")
+# Institution and system roles: only administrators. An institution "Instructor" (Canvas sends it for
+# every teacher) may be taking a CE course as a learner, so it grants nothing on its own.
+ADMIN_ROLES = (
+    LIS + "institution/person#Administrator",
+    LIS + "system/person#Administrator",
+    LIS + "system/person#SysAdmin",
+)
 
 
 def is_instructor_roles(roles: Sequence[str]) -> bool:
-    """Instructor, administrator, content developer or TA in the context or the institution.
+    """Instructor, administrator, content developer or TA in the context; or an institution/system administrator.
 
-    Short role names ("Instructor") are accepted too: LTI 1.3 deprecates them but some platforms send them.
+    Mentors, and institution roles other than Administrator, are learners here. Short role names
+    ("Instructor") are accepted too: LTI 1.3 deprecates them but some platforms send them, and they
+    are context roles.
     """
     for role in roles:
-        if role.endswith(INSTRUCTOR_ROLE_SUFFIXES) or role in ("Instructor", "Administrator", "ContentDeveloper"):
+        if role in ADMIN_ROLES or role in CONTEXT_STAFF_ROLES:
             return True
-        if role.endswith("/TeachingAssistant") or "#TeachingAssistant" in role:
-            return True
+        if role.startswith(LIS + "membership#"):
+            if role.rsplit("#", 1)[1] in CONTEXT_STAFF_ROLES:
+                return True
+        elif role.startswith(LIS + "membership/"):
+            # Sub-roles such as membership/Instructor#TeachingAssistant.
+            principal = role[len(LIS + "membership/") :].split("#", 1)[0]
+            if principal in CONTEXT_STAFF_ROLES:
+                return True
     return False
 
 
@@ -510,10 +527,39 @@ class _Launch(FlaskMessageLaunch):
         return self
 
 
+class _TimeoutSession:
+    """A requests session whose calls time out by default (pylti1p3 posts its token request without one)."""
+
+    def __init__(self, session: requests.Session, timeout: float = 15.0) -> None:
+        self._session = session
+        self._timeout = timeout
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout)
+        return self._session.request(method, url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 class _ServiceConnector(ServiceConnector):
     """Access tokens in the shared cache; the client assertion signed with a cached key object."""
 
     cache: Cache | None = None
+
+    def _scope_key(self, scopes) -> str:
+        # pylti1p3 keys tokens by issuer and scopes only; two registrations with the same issuer
+        # (every Canvas, hosted or self-hosted, uses https://canvas.instructure.com) would share one
+        # institution's bearer token. Key by the client and its token endpoint too.
+        reg = self._registration
+        parts = [reg.get_issuer() or "", reg.get_client_id() or "", reg.get_auth_token_url() or "", *sorted(scopes)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     def _get_cached_access_token(self, scope_key: str) -> str | None:
         return self.cache.get("token:" + scope_key) if self.cache else None
@@ -825,7 +871,7 @@ class LtiAdapter:
     # --- services (AGS, NRPS)
 
     def connector(self, platform: PlatformConfig) -> _ServiceConnector:
-        conn = _ServiceConnector(_ToolRegistration(platform, self.keyring.current()), self.http)
+        conn = _ServiceConnector(_ToolRegistration(platform, self.keyring.current()), _TimeoutSession(self.http))
         conn.cache = self.cache
         return conn
 

@@ -41,7 +41,7 @@ def learner_page(lc: LaunchContext, status: int = 200) -> Any:
             "learner.html",
             lc=lc,
             activity=activity,
-            initial_view=json.dumps(view),
+            initial_view=script_json(view),
             api_url=f"/lti/api/{lc.launch_id}",
             locale=lc.locale,
         ),
@@ -110,3 +110,9 @@ def _signed_or_404(launch_id: str) -> Any:
     if signed is None:
         abort(404, _("You have no certificate for this activity yet."))
     return signed
+
+
+def script_json(value: object) -> str:
+    """JSON safe inside a <script> element: <, > and & are escaped, so author or platform text
+    containing "</script>" or "<!--" cannot end the element."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -143,3 +143,68 @@ def test_leased_rows_are_not_taken_by_a_second_worker_until_the_lease_expires(
     # Worker A coming back to life cannot mark or resend what it no longer holds.
     assert not outbox._finish(tool, rows[0].id, "worker-a", status="failed")
     assert [s["userId"] for s in platform.scores] == ["u1"]
+
+
+def test_a_row_whose_lease_was_taken_over_mid_batch_is_not_sent_by_the_old_owner(
+    lti, client, app, platform, examples, launch_id_from
+):
+    # A slow platform: worker A leased a batch, but its lease on the last row ran out before A reached
+    # it, and worker B took the row over. A must skip it: only B sends, so the score goes once.
+    _, activity = setup_activity(lti, client, examples, launch_id_from)
+    learner_scores(lti, app, activity, "u1", launch_id_from)
+    tool = tool_of(app)
+    [row] = outbox.claim(tool, "worker-a")
+    later = time.time() + outbox.LEASE_SECONDS + 1
+    assert len(outbox.claim(tool, "worker-b", now=later)) == 1
+    assert not outbox.renew_lease(tool, row.id, "worker-a")
+    assert outbox.renew_lease(tool, row.id, "worker-b", now=later + 1)
+    # An expired lease that nobody took over is lost too: renewing it would race a new claimant.
+    assert not outbox.renew_lease(tool, row.id, "worker-b", now=later + 2 * outbox.LEASE_SECONDS)
+
+
+def test_drain_skips_rows_whose_lease_ran_out_before_their_turn(
+    lti, client, app, platform, examples, launch_id_from, monkeypatch
+):
+    _, activity = setup_activity(lti, client, examples, launch_id_from)
+    for sub in ("u1", "u2"):
+        learner_scores(lti, app, activity, sub, launch_id_from)
+    tool = tool_of(app)
+    drain_until_empty(tool)  # the first score creates the line item; both are sent
+    platform.scores.clear()
+    with tool.sessions.begin() as s:
+        s.execute(update(OutboxScore).values(status="pending", next_attempt_at=0.0))
+    real_send = outbox.send
+
+    def slow_send(tool_, row, memo=None):
+        real_send(tool_, row, memo)
+        # While A sends its first row, the lease on its second row runs out and B takes it over.
+        with tool.sessions.begin() as s:
+            s.execute(
+                update(OutboxScore)
+                .where(OutboxScore.id != row.id)
+                .values(lease_owner="worker-b", lease_until=time.time() + outbox.LEASE_SECONDS)
+            )
+
+    monkeypatch.setattr(outbox, "send", slow_send)
+    counts = outbox.drain(tool, owner="worker-a", max_rounds=1)
+    assert counts == {"sent": 1, "retry": 0, "failed": 0}
+    assert len(platform.scores) == 1
+
+
+def test_a_long_outage_never_gives_up_on_a_score(lti, client, app, platform, examples, launch_id_from):
+    _, activity = setup_activity(lti, client, examples, launch_id_from)
+    learner_scores(lti, app, activity, "u1", launch_id_from)
+    tool = tool_of(app)
+    platform.fail_plan = [503] * 60  # an outage far longer than the old limit of 12 tries
+    retries = 0
+    while platform.fail_plan:
+        counts = outbox.drain(tool)
+        assert counts["failed"] == 0 and counts["sent"] == 0
+        retries += counts["retry"]
+        with tool.sessions.begin() as s:
+            s.execute(update(OutboxScore).values(next_attempt_at=0.0))
+    with tool.sessions() as s:
+        row = s.scalars(select(OutboxScore)).one()
+    assert row.status == "pending" and row.tries == retries > 12
+    assert outbox.drain(tool)["sent"] == 1
+    assert [s["userId"] for s in platform.scores] == ["u1"]

@@ -174,3 +174,35 @@ def test_a_bad_value_anywhere_never_causes_a_500(data):
 
 TELEHEALTH = example_xml("telehealth-ethics.xml")
 BASE_MODEL = editing.to_model(olx.loads(TELEHEALTH))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(settings_value=JSONISH | st.dictionaries(st.sampled_from(["weight", "grade_policy", "other"]), JSONISH))
+def test_bad_block_settings_of_any_json_type_never_cause_a_500(settings_value):
+    b = Course(TELEHEALTH).block(None)
+    weight_before = b.weight
+    resp = post(b, "studio_save", {"model": BASE_MODEL, "settings": settings_value})
+    assert resp.status_code in (200, 400), resp.text
+    if resp.status_code == 400:
+        assert resp.json.get("problems") or resp.json.get("field") == "settings"
+        assert b.weight == weight_before
+    assert b.weight >= 0 and b.weight != float("inf")
+
+
+def test_a_settings_value_that_is_not_an_object_names_the_settings_field():
+    b = Course(TELEHEALTH).block(None)
+    for bad in ("weight", 5, [1]):
+        resp = post(b, "studio_save", {"model": BASE_MODEL, "settings": bad})
+        assert resp.status_code == 400
+        assert resp.json["field"] == "settings" and "JSON object" in resp.json["message"]
+
+
+def test_an_infinite_or_boolean_weight_is_refused_with_the_weight_field():
+    b = Course(TELEHEALTH).block(None)
+    for bad in ("Infinity", "1e400", True, -1, "nan"):
+        resp = post(b, "studio_save", {"model": BASE_MODEL, "settings": {"weight": bad}})
+        assert resp.status_code == 400, bad
+        assert [p["path"] for p in resp.json["problems"]] == [["settings", "weight"]]
+    assert b.weight == 1.0
