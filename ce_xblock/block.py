@@ -160,6 +160,13 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         scope=Scope.user_state_summary,
         default={},
     )
+    # Written once per certificate, at issue (and after a staff correction, on the next download):
+    # every download serves these bytes, whatever later happens to fonts, libraries or settings.
+    certificate_pdf_store = Dict(
+        help='The learner\'s certificate PDF as issued: {"id": certificate id, "pdf": base64}',
+        scope=Scope.user_state,
+        default={},
+    )
     demo_signing_key = String(
         help="Only when no signing key is configured (workbench, trials): a per-block Ed25519 key",
         scope=Scope.user_state_summary,
@@ -729,14 +736,17 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             new_id = cert.new_certificate_id(os.urandom(5))
             while new_id in index:
                 new_id = cert.new_certificate_id(os.urandom(5))
-            new, event = cert.supersede(
-                signed,
-                changes=changes,
-                reason=reason,
-                certificate_id=new_id,
-                issued_at=now,
-                private_key=self._signing_key(),
-            )
+            try:
+                new, event = cert.supersede(
+                    signed,
+                    changes=changes,
+                    reason=reason,
+                    certificate_id=new_id,
+                    issued_at=now,
+                    private_key=self._signing_key(),
+                )
+            except ValueError as e:  # e.g. a character no font here can print
+                return _error(400, "bad-correction", str(e), "legal_name")
             index[new_id] = new.to_dict()
             self.issued_certificates = index
             message = _("{id} is corrected; the new certificate is {new}.").format(id=cid, new=new_id)
@@ -1167,9 +1177,60 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             )
         except cert.CertificateRefused as e:
             raise flow.Refused(e.refusals) from e
+        self._store_pdf(signed, self._render_pdf(signed))
         issued[cid] = signed.to_dict()
         self.issued_certificates = issued
         return _certificate_summary(signed)
+
+    def _certificate_layout(self) -> dict[str, Any]:
+        """The PDF's page size, logo and signature image from XBLOCK_SETTINGS (certificate_page_size
+        "letter" or "a4", certificate_logo and certificate_signature: PNG or JPEG file paths)."""
+        from ce_xblock.core import credit, pdf
+
+        settings = self._settings()
+        try:
+            return pdf.layout_options(
+                settings.get("certificate_page_size"),
+                settings.get("certificate_logo"),
+                settings.get("certificate_signature"),
+            )
+        except ValueError as e:
+            log.error("ce_credit %s: XBLOCK_SETTINGS certificate layout: %s", self.scope_ids.usage_id, e)
+            raise flow.Refused(
+                [
+                    credit.refusal(
+                        "certificate-settings",
+                        _(
+                            "The certificate cannot be printed now because this site's certificate settings "
+                            "are wrong. Your progress is kept; tell the course team, who will find the details "
+                            "in the server log."
+                        ),
+                    )
+                ]
+            ) from e
+
+    def _render_pdf(self, signed: Any) -> bytes:
+        from ce_xblock.core import pdf
+
+        return pdf.render_pdf(signed, **self._certificate_layout())
+
+    def _store_pdf(self, signed: Any, data: bytes) -> None:
+        import base64
+
+        self.certificate_pdf_store = {"id": signed.certificate_id, "pdf": base64.b64encode(data).decode("ascii")}
+
+    def _stored_pdf(self, signed: Any) -> bytes:
+        """The PDF stored at issue; a certificate from before PDFs were stored, or a staff correction,
+        is rendered once here and stored."""
+        import base64
+
+        stored = self.certificate_pdf_store or {}
+        if stored.get("id") == signed.certificate_id and stored.get("pdf"):
+            return base64.b64decode(stored["pdf"])
+        data = self._render_pdf(signed)
+        self._store_pdf(signed, data)
+        self.save()
+        return data
 
     def _signed(self) -> Any:
         from ce_xblock.core import certificate as cert
@@ -1180,13 +1241,14 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
 
     @XBlock.handler
     def certificate_pdf(self, request: Any, suffix: str = "") -> Response:
-        """The learner's certificate as a PDF: rendered from the frozen record, the same bytes every time."""
+        """The learner's certificate as a PDF: the bytes stored at issue, the same every time."""
         signed = self._signed()
         if signed is None:
             return _error(404, "no-certificate", self._("You have no certificate for this activity yet."))
-        from ce_xblock.core import pdf
-
-        data = pdf.render_pdf(signed)
+        try:
+            data = self._stored_pdf(signed)
+        except flow.Refused as e:
+            return _error(503, "certificate-settings", e.refusals[0].translate(self._))
         return Response(
             body=data,
             content_type="application/pdf",
@@ -1234,31 +1296,25 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         status = 200 if result.authentic and not result.problems else (404 if data is None else 409)
         if request.params.get("format") == "json":
             return _json_response(verification.as_json(result), status)
-        page = verification.render_html(result, page_title=self._("Verify a CE certificate"), lang=self._language())
-        page = page.replace("</main>", self._lookup_form(typed) + "</main>", 1)
+        # The page in the viewer's language (the best shipped catalogue for it); the certificate's
+        # values stay as issued. A mistyped id comes back in the form below, marked invalid.
+        page = verification.render_html(
+            result,
+            lang=locale_mod.negotiate(self._language()),
+            form_action=self.runtime.handler_url(self, "verify", thirdparty=True),
+        )
         return Response(body=page.encode("utf-8"), status=status, content_type="text/html", charset="utf-8")
 
-    def _lookup_form(self, value: str = "") -> str:
-        _ = self._
-        esc = html.escape
-        action = esc(self.runtime.handler_url(self, "verify", thirdparty=True))
-        return (
-            f"<form method='get' action='{action}' class='cec-verify-form'>"
-            f"<h2>{esc(_('Check another certificate'))}</h2>"
-            f"<p><label for='cec-verify-id'>{esc(_('Certificate number'))}</label> "
-            f"<input id='cec-verify-id' name='id' value='{esc(value)}' autocomplete='off' spellcheck='false'> "
-            f"<button type='submit'>{esc(_('Verify'))}</button></p></form>"
-        )
-
     def _lookup_page(self) -> str:
-        _ = self._
+        """The page before an id is typed, in the viewer's language, with the block's stylesheet."""
+        lang = locale_mod.negotiate(self._language())
+        _ = locale_mod.translator(lang).gettext  # the catalogue of the verification page's other words
         esc = html.escape
-        lang = self._language()
         return _template("verify_page.html").substitute(
-            lang=esc(lang),
-            dir="rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr",
+            lang=esc(lang.replace("_", "-")),
+            dir=locale_mod.text_direction(lang),
             title=esc(_("Verify a CE certificate")),
-            label=esc(_("Certificate number")),
+            label=esc(_("Certificate ID")),
             hint=esc(_("For example CE-7F3K-9Q2M. It is printed under the QR code.")),
             button=esc(_("Verify")),
             value="",

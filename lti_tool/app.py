@@ -35,11 +35,28 @@ HTTP_ERROR_MESSAGES = {
 HTTP_ERROR = N_("Something went wrong. Open the activity again from your course.")
 
 
+def certificate_layout(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The certificate PDF options (page size, logo, signature image), checked at start-up so that a
+    wrong setting stops the tool with the variable named rather than failing the first certificate."""
+    from ce_xblock.core import pdf
+
+    try:
+        return pdf.layout_options(
+            cfg.get("CERTIFICATE_PAGE_SIZE"), cfg.get("CERTIFICATE_LOGO"), cfg.get("CERTIFICATE_SIGNATURE")
+        )
+    except ValueError as e:
+        raise ValueError(
+            f"{e} (Settings: CE_CREDIT_CERTIFICATE_PAGE_SIZE, CE_CREDIT_CERTIFICATE_LOGO, "
+            "CE_CREDIT_CERTIFICATE_SIGNATURE.)"
+        ) from e
+
+
 class Tool:
     """Everything a request needs besides Flask: database sessions, the shared cache, keys, LTI."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.config = cfg
+        self.certificate_layout = certificate_layout(cfg)
         self.engine = make_engine(cfg["DATABASE_URL"])
         # Single-statement reads (every launch and action) on PostgreSQL skip BEGIN and ROLLBACK,
         # two round trips each; SQLite's driver begins no transaction for a SELECT anyway.

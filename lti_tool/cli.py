@@ -130,22 +130,60 @@ def keys_group() -> None:
     """The tool's LTI signing keys (published at /lti/jwks)."""
 
 
+def _when(value: Any) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
 @keys_group.command("list")
 def keys_list() -> None:
+    """The keys, oldest first: which one signs, which signs next, which are still published."""
     app = _app()
-    kr = _tool(app).keyring
-    kr.current()
-    for k in kr.list():
-        flags = ", ".join(f for f, on in (("current", k.current), ("published", k.published)) if on) or "withdrawn"
-        click.echo(f"{k.kid}  {k.created_at:%Y-%m-%d %H:%M}  {flags}")
+    for k in _tool(app).keyring.status():
+        if k.state == "signing":
+            state = "signing, published"
+        elif k.state == "next":
+            state = f"published, signs from {_when(k.signs_from)}"
+        elif k.state == "previous":
+            state = f"published until {_when(k.withdraw_at)} (previous key)"
+        else:
+            state = "withdrawn"
+        click.echo(f"{k.kid}  {k.created_at:%Y-%m-%d %H:%M}  {state}")
 
 
 @keys_group.command("rotate")
-def keys_rotate() -> None:
-    """Sign with a new key; the previous key stays in the JWKS until the next rotation."""
+@click.option(
+    "--now",
+    "immediately",
+    is_flag=True,
+    help="The signing key is compromised: sign with the new key at once and withdraw every older key.",
+)
+def keys_rotate(immediately: bool) -> None:
+    """Publish a new key now; it signs once platforms' cached copies of the JWKS have expired.
+
+    The previous key keeps signing until then, and stays published for an hour afterwards.
+    """
+    from .keys import JWKS_MAX_AGE, RETIRED_KEY_KEPT
+
     app = _app()
-    row = _tool(app).keyring.rotate()
-    click.echo(f"New signing key {row.kid}. The previous key stays published until the next rotation.")
+    kr = _tool(app).keyring
+    r = kr.rotate(immediately=immediately)
+    if immediately:
+        withdrawn = ", ".join(r.withdrawn) or "none"
+        click.echo(f"New signing key {r.kid}, signing now. Withdrawn from the JWKS: {withdrawn}.")
+        click.echo(
+            f"Warning: platforms that cached the JWKS do not know the new key yet and may refuse the tool's "
+            f"deep-linking responses and grade passback for up to {JWKS_MAX_AGE} seconds, and may go on "
+            f"accepting the withdrawn keys for as long."
+        )
+    elif r.immediately:
+        click.echo(f"New signing key {r.kid}, signing now (no key was published before).")
+    else:
+        wait = max(0, round(r.signs_from.timestamp() - kr.clock()))
+        click.echo(
+            f"New key {r.kid}, published now; it starts signing at {_when(r.signs_from)} (in {wait} seconds), "
+            f"when platforms' cached copies of the JWKS have expired. The current key signs until then and "
+            f"stays published for {RETIRED_KEY_KEPT // 60} minutes afterwards."
+        )
 
 
 @click.group("library")

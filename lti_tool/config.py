@@ -21,6 +21,9 @@ ENV_VARS = {
     "CE_CREDIT_TOOL_TITLE": "TOOL_TITLE",
     "CE_CREDIT_PUBLIC_URL": "PUBLIC_URL",
     "CE_CREDIT_CACHE": "CACHE",
+    "CE_CREDIT_CERTIFICATE_PAGE_SIZE": "CERTIFICATE_PAGE_SIZE",
+    "CE_CREDIT_CERTIFICATE_LOGO": "CERTIFICATE_LOGO",
+    "CE_CREDIT_CERTIFICATE_SIGNATURE": "CERTIFICATE_SIGNATURE",
 }
 
 BOOLS = {"OUTBOX_THREAD", "AUTO_MIGRATE", "SECURE_COOKIES", "PROXY_FIX"}
@@ -53,6 +56,11 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TOOL_TITLE": "CE Credit",
         # The base of certificate verification links; empty: the URL the request came in on.
         "PUBLIC_URL": "",
+        # The certificate PDF: "letter" or "a4" (landscape), and the provider's logo and signature
+        # image (PNG or JPEG file paths; empty: none). Each certificate's PDF is stored at issue.
+        "CERTIFICATE_PAGE_SIZE": "letter",
+        "CERTIFICATE_LOGO": "",
+        "CERTIFICATE_SIGNATURE": "",
     }
     for env, key in ENV_VARS.items():
         if os.environ.get(env):

@@ -92,6 +92,32 @@ def signed_certificate(tool: Any, lc: LaunchContext) -> Any:
     return certificate.SignedRecord.from_dict(data) if data else None
 
 
+def render_pdf(tool: Any, signed: Any) -> bytes:
+    """The certificate PDF of a signed record with the tool's page size, logo and signature image."""
+    from ce_xblock.core import pdf
+
+    return pdf.render_pdf(signed, **tool.certificate_layout)
+
+
+def certificate_pdf(tool: Any, signed: Any) -> bytes:
+    """The stored PDF of a certificate. A certificate issued before PDFs were stored (or by another
+    path) is rendered once, stored, and served the same from then on."""
+    cid = signed.certificate_id
+    with tool.sessions() as s:
+        data = s.scalar(select(IssuedCertificate.pdf).where(IssuedCertificate.cert_id == cid))
+        if data is not None:
+            return data
+        data = render_pdf(tool, signed)
+        s.execute(
+            update(IssuedCertificate)
+            .where(IssuedCertificate.cert_id == cid, IssuedCertificate.pdf.is_(None))
+            .values(pdf=data)
+        )
+        s.commit()
+        # Two workers may render at once; what was stored first is what everybody gets.
+        return s.scalar(select(IssuedCertificate.pdf).where(IssuedCertificate.cert_id == cid)) or data
+
+
 _learners = LearnerRecord.__table__
 # One statement: the learner's stored state and the accommodation granted (lti_tool.accommodations).
 _STATE_OF = select(
@@ -409,7 +435,11 @@ class _CertificateIssuer:
             locale=self.lc.locale,
         )
         data = signed.to_dict()
-        self.issued = IssuedCertificate(cert_id=signed.certificate_id, learner_pk=self.learner_pk, record=data)
+        # The PDF is rendered once, now, and stored: every download serves these bytes, whatever
+        # later happens to the fonts, the libraries or the logo setting.
+        self.issued = IssuedCertificate(
+            cert_id=signed.certificate_id, learner_pk=self.learner_pk, record=data, pdf=render_pdf(self.tool, signed)
+        )
         # "signed" as in the XBlock's state, so both homes read a certificate the same way.
         return {"id": signed.certificate_id, "issued_at": data["record"]["issued_at"], "signed": data}
 

@@ -220,7 +220,7 @@ def correct(
 
     The learner's own copy moves to the new record, so their next download is the corrected PDF.
     """
-    from .learning import certificate_signing_key  # noqa: PLC0415
+    from .learning import certificate_signing_key, render_pdf  # noqa: PLC0415
 
     changes = {k: v for k, v in changes.items() if v is not None and str(v).strip() != ""}
     bad = sorted(set(changes) - set(CORRECTABLE))
@@ -246,7 +246,11 @@ def correct(
         except ValueError as err:
             raise RecordsError(str(err)) from err
         data = new.to_dict()
-        s.add(IssuedCertificate(cert_id=new.certificate_id, learner_pk=row.learner_pk, record=data))
+        s.add(
+            IssuedCertificate(
+                cert_id=new.certificate_id, learner_pk=row.learner_pk, record=data, pdf=render_pdf(tool, new)
+            )
+        )
         s.add(_entry(event, actor))
         learner = s.get(LearnerRecord, row.learner_pk) if row.learner_pk else None
         if learner is not None and (learner.state.get("certificate") or {}).get("id") == signed.certificate_id:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -66,7 +67,11 @@ class Deployment(Base):
 
 
 class ToolKey(Base):
-    """An RSA key of the tool. `current` signs; every `published` key is in the JWKS."""
+    """A key of the tool. Every `published` key is in the JWKS; `current` signs.
+
+    For "lti" keys `current` only marks the newest one: which key signs is worked out from
+    `signs_from` and the clock (publish first, sign later; see lti_tool/keys.py).
+    """
 
     __tablename__ = "lti_tool_key"
 
@@ -78,6 +83,8 @@ class ToolKey(Base):
     current: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When an "lti" key starts signing; None (rows from before 0005): from created_at.
+    signs_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=None)
 
 
 class CacheEntry(Base):
@@ -173,6 +180,9 @@ class IssuedCertificate(Base):
     cert_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     learner_pk: Mapped[int | None] = mapped_column(ForeignKey("ce_learner.id", ondelete="SET NULL"), nullable=True)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The PDF as issued (rendered once, served on every download); None for rows from before 0004,
+    # rendered and stored on their first download.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -536,7 +536,17 @@ def issue(
         template_version=template_version,
         locale=locale,
     )
+    _check_printable(record)
     return sign(record, private_key)
+
+
+def _check_printable(record: CertificateRecord) -> None:
+    """Refuse a record the PDF could not print (a character no font here has), before it is signed."""
+    from ce_xblock.core import pdf  # noqa: PLC0415 (pdf imports this module)
+
+    refusals = pdf.unprintable(record)
+    if refusals:
+        raise CertificateRefused(refusals)
 
 
 class Status(enum.StrEnum):
@@ -629,6 +639,21 @@ def supersede(
         supersedes=old.certificate_id,
         supersede_reason=reason,
     )
+    emptied = [
+        name
+        for name in ("legal_name", "license_number", "license_state", "profession")
+        if getattr(old.record, name) and not getattr(record, name)
+    ]
+    if emptied:
+        raise ValueError(
+            f"A correction cannot remove the {', '.join(n.replace('_', ' ') for n in emptied)}: the original "
+            "certificate printed it and its accreditation may require it. Give the corrected value instead."
+        )
+    from ce_xblock.core import pdf  # noqa: PLC0415 (pdf imports this module)
+
+    unprintable = pdf.unprintable(record)
+    if unprintable:
+        raise ValueError(" ".join(r.message for r in unprintable))
     new = sign(record, private_key)
     return new, StatusEvent(old.certificate_id, Status.SUPERSEDED, reason, issued_at.astimezone(UTC), cid)
 

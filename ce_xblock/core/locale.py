@@ -287,3 +287,18 @@ def js_catalog(locale: str | None) -> str | None:
         if (STATIC_DIR / relative).is_file():
             return relative
     return None
+
+
+def credit_type_label(t: Translator, value: str) -> str:
+    """A credit type (CreditType value, e.g. "laws-and-rules") in the language of `t`."""
+    labels = {
+        "general": t.pgettext("credit type", "general"),
+        "ethics": t.pgettext("credit type", "ethics"),
+        "clinical": t.pgettext("credit type", "clinical"),
+        "cultural-diversity": t.pgettext("credit type", "cultural diversity"),
+        "supervision": t.pgettext("credit type", "supervision"),
+        "suicide-prevention": t.pgettext("credit type", "suicide prevention"),
+        "pain-management": t.pgettext("credit type", "pain management"),
+        "laws-and-rules": t.pgettext("credit type", "laws and rules"),
+    }
+    return labels.get(value, value.replace("-", " "))

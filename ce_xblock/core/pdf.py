@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import arabic_reshaper
 import qrcode
@@ -34,7 +35,6 @@ import qrcode.util
 from babel import Locale
 from bidi import get_display
 from bidi.algorithm import get_display as legacy_get_display
-from qrcode.base import rs_blocks as qr_rs_blocks
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape, letter
@@ -201,6 +201,57 @@ def _missing(cp: int) -> str:
         "so the certificate would show a box. Install a TrueType font for that script (Debian: fonts-noto-core "
         "for most scripts, fonts-nanum for Korean), or ask the learner to confirm the legal name."
     )
+
+
+# The printed fields of a record, as they are named in a refusal.
+_PRINTED_FIELDS = (
+    ("legal_name", N_("legal name")),
+    ("license_number", N_("license number")),
+    ("license_state", N_("license state")),
+    ("profession", N_("profession")),
+    ("activity_title", N_("activity title")),
+    ("activity_version", N_("activity version")),
+    ("sponsor_name", N_("sponsor name")),
+    ("signatory_name", N_("signatory name")),
+    ("signatory_title", N_("signatory title")),
+    ("verification_url", N_("verification address")),
+)
+
+
+def unprintable(record: Any) -> list[Any]:
+    """Refusals (`credit.Refusal`, code "unprintable") for each printed field that has a character no
+    embedded or installed font can draw, so that such a certificate is refused at issue, with the
+    field and the character named, rather than failing (or printing a box) at download."""
+    from ce_xblock.core import credit  # noqa: PLC0415
+
+    texts = [(field, label, getattr(record, field, "") or "") for field, label in _PRINTED_FIELDS]
+    for line in record.accreditations:
+        texts += [
+            ("accreditation", N_("accreditation body"), line.body_name or ""),
+            ("accreditation", N_("accreditation statement"), line.statement or ""),
+            ("accreditation", N_("provider number"), line.provider_number or ""),
+        ]
+    out = []
+    for _field, label, text in texts:
+        for ch in dict.fromkeys(text):
+            try:
+                runs(ch)
+            except GlyphMissing:
+                out.append(
+                    credit.refusal(
+                        "unprintable",
+                        N_(
+                            "The certificate cannot print the %(what)s: no font here can draw “%(char)s” "
+                            "(U+%(codepoint)s). Correct the %(what)s, or ask the administrator to install a font "
+                            "for that script."
+                        ),
+                        what=credit.Term(label),
+                        char=ch,
+                        codepoint=f"{ord(ch):04X}",
+                    )
+                )
+                break
+    return out
 
 
 @lru_cache(maxsize=1024)
@@ -432,16 +483,28 @@ def wrap(
 
 
 def fit(
-    text: str, max_width: float, size: float, min_size: float, max_lines: int, bold: bool = False
+    text: str,
+    max_width: float,
+    size: float,
+    min_size: float,
+    max_lines: int,
+    bold: bool = False,
+    more: tuple[tuple[int, float], ...] = (),
 ) -> tuple[float, list[str]]:
-    """The largest size (down to min_size) at which the text fits in max_lines; else wrapped at min_size."""
-    s = size
-    while s >= min_size:
-        lines = wrap(text, max_width, s, bold)
-        if len(lines) <= max_lines:
-            return s, lines
-        s -= 1
-    return min_size, wrap(text, max_width, min_size, bold)
+    """The largest size at which the whole text fits: first down to `min_size` in `max_lines`, then
+    through each further `(lines, min_size)` stage of `more`. If nothing fits, the text is wrapped at
+    the last stage's size into as many lines as it takes. Nothing is ever cut off: callers draw every line.
+    """
+    start = size
+    for lines_allowed, smallest in ((max_lines, min_size), *more):
+        s = start
+        while s >= smallest:
+            lines = wrap(text, max_width, s, bold)
+            if len(lines) <= lines_allowed:
+                return s, lines
+            s -= 1
+        start = smallest  # the next stage allows more lines, starting at this stage's smallest size
+    return start, wrap(text, max_width, start, bold)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,98 +512,13 @@ def fit(
 # ---------------------------------------------------------------------------------------------
 
 
-# Byte-mode capacity of QR versions 1-10 at error correction M.
-_QR_BYTES_M = (14, 26, 42, 62, 84, 106, 122, 152, 180, 213)
-
-# GF(256) tables for the Reed-Solomon error-correction codewords (polynomial 0x11D).
-_GF_EXP = [0] * 512
-_GF_LOG = [0] * 256
-_x = 1
-for _i in range(255):
-    _GF_EXP[_i] = _x
-    _GF_LOG[_x] = _i
-    _x <<= 1
-    if _x & 0x100:
-        _x ^= 0x11D
-for _i in range(255, 512):
-    _GF_EXP[_i] = _GF_EXP[_i - 255]
-
-
-def _gf_mul(a: int, b: int) -> int:
-    return 0 if a == 0 or b == 0 else _GF_EXP[_GF_LOG[a] + _GF_LOG[b]]
-
-
-@lru_cache(maxsize=64)
-def _rs_divisor(degree: int) -> tuple[int, ...]:
-    """The generator polynomial's coefficients, highest first, without the leading 1."""
-    result = [0] * (degree - 1) + [1]
-    root = 1
-    for _ in range(degree):
-        for j in range(degree):
-            result[j] = _gf_mul(result[j], root)
-            if j + 1 < degree:
-                result[j] ^= result[j + 1]
-        root = _gf_mul(root, 2)
-    return tuple(result)
-
-
-def _rs_remainder(data: list[int], degree: int) -> list[int]:
-    divisor = [_GF_LOG[c] for c in _rs_divisor(degree)]  # generator coefficients are never 0
-    result = [0] * degree
-    for b in data:
-        factor = b ^ result.pop(0)
-        result.append(0)
-        if factor:
-            lf = _GF_LOG[factor]
-            for i, lc in enumerate(divisor):
-                result[i] ^= _GF_EXP[lf + lc]
-    return result
-
-
-def _qr_codewords(payload: bytes, version: int) -> list[int]:
-    """Byte-mode data plus interleaved error-correction codewords, as qrcode's `create_data` makes
-    them; table-driven Reed-Solomon is several times faster than qrcode's polynomial objects."""
-    bits = [(0b0100, 4), (len(payload), 8 if version < 10 else 16)] + [(b, 8) for b in payload]
-    blocks = qr_rs_blocks(version, ERROR_CORRECT_M)
-    capacity = sum(b.data_count for b in blocks) * 8
-    acc, n = 0, 0
-    for value, width in bits:
-        acc, n = (acc << width) | value, n + width
-    terminator = min(4, capacity - n)
-    acc, n = acc << terminator, n + terminator
-    if n % 8:
-        acc, n = acc << (8 - n % 8), n + (8 - n % 8)
-    data = list(acc.to_bytes(n // 8, "big"))
-    pad = 0xEC
-    while len(data) * 8 < capacity:
-        data.append(pad)
-        pad ^= 0xEC ^ 0x11
-    dc, ec, offset = [], [], 0
-    for b in blocks:
-        chunk = data[offset : offset + b.data_count]
-        offset += b.data_count
-        dc.append(chunk)
-        ec.append(_rs_remainder(chunk, b.total_count - b.data_count))
-    out = [blk[i] for i in range(max(map(len, dc))) for blk in dc if i < len(blk)]
-    out += [blk[i] for i in range(max(map(len, ec))) for blk in ec if i < len(blk)]
-    return out
-
-
 def qr_matrix(data: str) -> list[list[bool]]:
-    """The QR code of `data` (byte mode, error correction M, mask 0, no quiet zone).
+    """The QR code of `data` (byte mode, error correction M, mask 0, no quiet zone), from `qrcode`.
 
-    A fixed mask skips qrcode's eight-way mask search; any mask decodes. qrcode lays out the
-    modules from codewords computed here (the test suite checks the result equals qrcode's own).
-    """
-    payload = data.encode("utf-8")
-    version = next((v for v, cap in enumerate(_QR_BYTES_M, 1) if len(payload) <= cap), None)
-    qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)
-    if version is None:  # longer than any verification URL: let qrcode fit it
-        qr.add_data(qrcode.util.QRData(payload, mode=qrcode.util.MODE_8BIT_BYTE))
-        qr.make(fit=True)
-    else:
-        qr.data_cache = _qr_codewords(payload, version)
-        qr.makeImpl(False, 0)
+    A fixed mask skips qrcode's eight-way mask search (about 5 ms); any mask decodes."""
+    qr = qrcode.QRCode(version=None, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)
+    qr.add_data(qrcode.util.QRData(data.encode("utf-8"), mode=qrcode.util.MODE_8BIT_BYTE))
+    qr.make(fit=True)
     return qr.get_matrix()
 
 
@@ -664,18 +642,43 @@ class _Words:
         return d.strftime("%Y-%m-%d") if self.english else self._date(d, "medium")
 
     def credit_type(self, value: str) -> str:
-        t = self.t
-        labels = {
-            "general": t.pgettext("credit type", "general"),
-            "ethics": t.pgettext("credit type", "ethics"),
-            "clinical": t.pgettext("credit type", "clinical"),
-            "cultural-diversity": t.pgettext("credit type", "cultural diversity"),
-            "supervision": t.pgettext("credit type", "supervision"),
-            "suicide-prevention": t.pgettext("credit type", "suicide prevention"),
-            "pain-management": t.pgettext("credit type", "pain management"),
-            "laws-and-rules": t.pgettext("credit type", "laws and rules"),
-        }
-        return labels.get(value, value.replace("-", " "))
+        return L.credit_type_label(self.t, value)
+
+
+MAX_IMAGE_BYTES = 2_000_000
+
+
+def layout_options(page_size: Any = None, logo: Any = None, signature_image: Any = None) -> dict[str, Any]:
+    """Checked `render_pdf` keyword arguments from a home's settings: the page size ("letter" or
+    "a4"; empty: letter) and the logo and signature image, each PNG or JPEG bytes or a file path
+    (empty: none). Raises ValueError naming the setting and the fix; the PDF is otherwise the same."""
+    size = str(page_size or "letter").strip().lower()
+    if size not in PAGE_SIZES:
+        raise ValueError(f"The certificate page size {page_size!r} is not supported. Use 'letter' or 'a4'.")
+    out: dict[str, Any] = {"page_size": size}
+    for key, value, what in (("logo", logo, "logo"), ("signature_image", signature_image, "signature image")):
+        if not value:
+            out[key] = None
+            continue
+        data = value
+        if isinstance(value, (str, Path)):
+            try:
+                data = Path(value).expanduser().read_bytes()
+            except OSError as e:
+                raise ValueError(f"The certificate {what} {str(value)!r} cannot be read: {e.strerror or e}.") from e
+        if not isinstance(data, bytes) or not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8")):
+            raise ValueError(f"The certificate {what} must be a PNG or JPEG image.")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValueError(
+                f"The certificate {what} is {len(data):,} bytes; keep it under {MAX_IMAGE_BYTES:,} "
+                "(a 600-pixel-wide PNG is plenty), since every certificate embeds it."
+            )
+        try:
+            ImageReader(io.BytesIO(data)).getSize()
+        except Exception as e:  # noqa: BLE001 - any decoder failure means the same thing here
+            raise ValueError(f"The certificate {what} is not a readable PNG or JPEG image ({e}).") from e
+        out[key] = data
+    return out
 
 
 def _image(data: bytes | None) -> ImageReader | None:
@@ -766,8 +769,11 @@ def render_pdf(
     c.setFillColor(INK)
     y = top - 28
     if rec.sponsor_name:
-        size, lines = fit(rec.sponsor_name, inner - 300, 13, 9, 1, bold=True)
-        draw(c, lines[0], cx, y, size, bold=True, align="center")
+        size, lines = fit(rec.sponsor_name, inner - 300, 13, 9, 1, bold=True, more=((2, 7),))
+        for line in lines:
+            draw(c, line, cx, y, size, bold=True, align="center")
+            y -= size * 1.15
+        y += size * 1.15
     y -= 38
     c.setFillColor(ACCENT)
     draw(c, _("Certificate of completion").upper(), cx, y, 26, bold=True, align="center", rtl=rtl)
@@ -775,10 +781,10 @@ def render_pdf(
     y -= 26
     draw(c, _("This certifies that"), cx, y, 11, align="center", rtl=rtl)
 
-    # Name: one line, shrinking; two lines only if even 16 pt overflows.
-    size, lines = fit(rec.legal_name, inner, 30, 16, 1, bold=True)
+    # Name: one line, shrinking to 16 pt; then up to three lines, shrinking to 8 pt; never cut off.
+    size, lines = fit(rec.legal_name, inner, 30, 16, 1, bold=True, more=((3, 16), (3, 8)))
     y -= size + 8
-    for line in lines[:3]:
+    for line in lines:
         draw(c, line, cx, y, size, bold=True, align="center")
         y -= size * 1.15
     y += size * 1.15
@@ -802,9 +808,10 @@ def render_pdf(
         y -= 2
     draw(c, _("has completed the continuing education activity"), cx, y, 11, align="center", rtl=rtl)
 
-    size, lines = fit(rec.activity_title, inner, 18, 11, 2, bold=True)
+    # Title: two lines shrinking to 11 pt, then four lines shrinking to 7 pt, then as many as it takes.
+    size, lines = fit(rec.activity_title, inner, 18, 11, 2, bold=True, more=((4, 11), (4, 7)))
     y -= size + 8
-    for line in lines[:4]:
+    for line in lines:
         draw(c, line, cx, y, size, bold=True, align="center")
         y -= size * 1.2
     y += size * 1.2 - 16
@@ -837,15 +844,20 @@ def render_pdf(
     c.setStrokeColor(INK)
     c.setLineWidth(0.6)
     c.line(sig_left, M + 54, sig_left + 180, M + 54)
-    if rec.signatory_name:
-        size, lines = fit(rec.signatory_name, 200, 10, 7, 1, bold=True)
-        draw(c, lines[0], sig_x, M + 42, size, bold=True, align=sig_align)
-    if rec.signatory_title:
-        size, lines = fit(rec.signatory_title, 200, 8.5, 6, 1)
-        draw(c, lines[0], sig_x, M + 31, size, align=sig_align)
-    if rec.sponsor_name:
-        size, lines = fit(rec.sponsor_name, 200, 8.5, 6, 1)
-        draw(c, lines[0], sig_x, M + 21, size, align=sig_align)
+    # Under the line: the signatory, their title and the sponsor, each one line shrinking to 5 pt;
+    # a longer text wraps and pushes what follows down (nothing is cut off).
+    drop = 0.0
+    for text, base, start, smallest, bold in (
+        (rec.signatory_name, M + 42, 10, 7, True),
+        (rec.signatory_title, M + 31, 8.5, 6, False),
+        (rec.sponsor_name, M + 21, 8.5, 6, False),
+    ):
+        if not text:
+            continue
+        size, lines = fit(text, 200, start, smallest, 1, bold=bold, more=((1, 5),))
+        for i, line in enumerate(lines):
+            draw(c, line, sig_x, base - drop - i * size * 1.1, size, bold=bold, align=sig_align)
+        drop += (len(lines) - 1) * size * 1.1
 
     # Id and verification: bottom right, the text on the QR code's left (mirrored on a right-to-left page)
     qr_size = 78
@@ -857,11 +869,14 @@ def render_pdf(
         tx, talign = qx - 8, "right"
     draw_qr(c, rec.verification_url, qx, qy, qr_size)
     c.setFillColor(INK)
-    draw(c, _("Certificate ID %(id)s") % {"id": rec.certificate_id}, tx, qy + 46, 10, True, talign, rtl)
+    # The verification URL: one line shrinking to 4 pt, else wrapped upwards (the labels above move up).
+    size, url_lines = fit(rec.verification_url, 260, 7.5, 5, 1, more=((1, 4),))
+    rise = (len(url_lines) - 1) * size * 1.1
+    draw(c, _("Certificate ID %(id)s") % {"id": rec.certificate_id}, tx, qy + 46 + rise, 10, True, talign, rtl)
     c.setFillColor(MUTED)
-    draw(c, _("Verify this certificate at"), tx, qy + 32, 7.5, align=talign, rtl=rtl)
-    size, lines = fit(rec.verification_url, 260, 7.5, 5, 1)
-    draw(c, lines[0], tx, qy + 22, size, align=talign)
+    draw(c, _("Verify this certificate at"), tx, qy + 32 + rise, 7.5, align=talign, rtl=rtl)
+    for i, line in enumerate(url_lines):
+        draw(c, line, tx, qy + 22 + rise - i * size * 1.1, size, align=talign)
     c.linkURL(rec.verification_url, (qx, qy, qx + qr_size, qy + qr_size), relative=0)
     issued = _("Issued %(date)s  ·  template %(version)s") % {
         "date": T.issued(rec.issued_at.date()),
@@ -914,7 +929,7 @@ def _draw_accreditations(c: Canvas, rec, x: float, top: float, w: float, h: floa
     T = T or _Words(L.DEFAULT_LOCALE)
     rtl = T.rtl
     blocks = [_accreditation_text(a, T) for a in rec.accreditations]
-    for head_size, body_size in ((8.5, 7.5), (8, 7), (7.5, 6.5), (7, 6), (6.5, 5.5), (6, 5)):
+    for head_size, body_size in ((8.5, 7.5), (8, 7), (7.5, 6.5), (7, 6), (6.5, 5.5), (6, 5), (5.5, 4.5), (5, 4)):
         laid = [(wrap(hd, w, head_size, True, rtl, not T.english), wrap(st, w, body_size)) for hd, st in blocks]
         need = sum(len(hl) * head_size * 1.25 + len(sl) * body_size * 1.25 + 5 for hl, sl in laid)
         if need <= h:

@@ -2,7 +2,9 @@
 
 Used by `ce-credit verify` (offline) and by both homes' public verification pages: each home
 looks the id up in its own store and calls `verify_stored`, then returns `as_json(result)` or
-`render_html(result)`. Every failure says what is wrong in words a licensing board understands.
+`render_html(result, lang=...)`. Every failure says what is wrong in words a licensing board understands.
+The page is in the language the home passes (its status words, labels, dates and numbers); the
+certificate's own values are shown as issued, and the JSON is language-neutral.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from string import Template
 from typing import Any
 
 from ce_xblock.core import credential as cred
+from ce_xblock.core import locale as L
 from ce_xblock.core.certificate import (
+    CHECK_ALPHABET,
+    ID_ALPHABET,
+    ID_DATA_SYMBOLS,
+    ID_PREFIX,
     CertificateIdError,
     CertificateRecord,
     SignatureError,
@@ -28,6 +35,7 @@ from ce_xblock.core.certificate import (
     normalize_certificate_id,
     verify_signature,
 )
+from ce_xblock.core.locale import N_, Phrase
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "verify.html"
 
@@ -48,6 +56,10 @@ class VerificationResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     status_checked: bool = False  # a status log was consulted
+    malformed_id: bool = False  # the typed id cannot be a certificate id (a typing error)
+    # What the public page says instead of an English problem text (from another module's exception):
+    # a `locale.Phrase`, translated where it is shown. `problems` stays English for the CLI and JSON.
+    page_text: dict[str, Phrase] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +103,12 @@ def verify_record(
         signed = verify_signature(data, public_keys)
     except SignatureError as e:
         result.problems.append(str(e))
+        result.page_text[str(e)] = Phrase(
+            N_(
+                "This certificate record fails its signature check: it was changed after issue, or it was not "
+                "signed with a key this provider trusts. Do not accept this certificate; contact the provider."
+            )
+        )
         rec = data.get("record") if isinstance(data, Mapping) else None
         if isinstance(rec, Mapping):
             result.certificate_id = str(rec.get("certificate_id", ""))
@@ -114,14 +132,18 @@ def verify_pdf(
 
     if not pdf.startswith(b"%PDF"):
         r = VerificationResult("pdf")
-        r.problems.append("This file is not a PDF.")
+        r.problems.append(Phrase(N_("This file is not a PDF.")))
         return r
     data = pdfmod.extract_signed_record(pdf)
     if data is None:
         r = VerificationResult("pdf")
         r.problems.append(
-            "This PDF carries no signed certificate record, so it was not issued by ce-credit or was re-saved by "
-            "another program. Check the certificate id on the provider's verification page."
+            Phrase(
+                N_(
+                    "This PDF carries no signed certificate record, so it was not issued by ce-credit or was "
+                    "re-saved by another program. Check the certificate id on the provider's verification page."
+                )
+            )
         )
         return r
     result = verify_record(data, public_keys, log)
@@ -134,12 +156,16 @@ def verify_pdf(
             for size in pdfmod.PAGE_SIZES
         )
         if same:
-            result.notes.append("The printed page matches the signed record exactly.")
+            result.notes.append(Phrase(N_("The printed page matches the signed record exactly.")))
         else:
             result.notes.append(
-                "The signed record inside the PDF is authentic, but the page could not be matched byte for byte "
-                "(the provider's logo or signature image was not supplied, or another renderer version made it). "
-                "Rely on the fields shown here, not on the printed page."
+                Phrase(
+                    N_(
+                        "The signed record inside the PDF is authentic, but the page could not be matched byte for "
+                        "byte (the provider's logo or signature image was not supplied, or another renderer version "
+                        "made it). Rely on the fields shown here, not on the printed page."
+                    )
+                )
             )
     return result
 
@@ -168,6 +194,48 @@ def verify_credential_data(
     return result
 
 
+def _id_problem(typed: str) -> Phrase:
+    """What is wrong with a typed id, in words the page translates (certificate.py's check, in its order)."""
+    raw = typed.strip().upper().replace(" ", "").replace("-", "").replace("_", "")
+    size = ID_DATA_SYMBOLS + 1
+    if raw.startswith(ID_PREFIX) and len(raw) == size + len(ID_PREFIX):
+        raw = raw[len(ID_PREFIX) :]
+    raw = raw.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+    if len(raw) < size:
+        # Translators: %(id)s is what the visitor typed. Keep the example id as it is.
+        return Phrase(
+            N_("“%(id)s” is not a certificate id: it is too short. Type it as printed, for example CE-7F3K-9Q2M."),
+            id=typed,
+        )
+    if len(raw) > size:
+        # Translators: %(id)s is what the visitor typed. Keep the example id as it is.
+        return Phrase(
+            N_("“%(id)s” is not a certificate id: it is too long. Type it as printed, for example CE-7F3K-9Q2M."),
+            id=typed,
+        )
+    bad = "".join(dict.fromkeys(c for c in raw[:-1] if c not in ID_ALPHABET)) or (
+        raw[-1] if raw[-1] not in CHECK_ALPHABET else ""
+    )
+    if bad:
+        # Translators: %(id)s is what the visitor typed, %(symbols)s the characters that cannot be in an id.
+        return Phrase(
+            N_(
+                "“%(id)s” is not a certificate id: it contains %(symbols)s. Certificate ids use only the digits "
+                "0 to 9 and the letters A to Z except I, L, O and U."
+            ),
+            id=typed,
+            symbols=" ".join(bad),
+        )
+    # Translators: %(id)s is what the visitor typed.
+    return Phrase(
+        N_(
+            "“%(id)s” is not a certificate id: its last symbol does not match the others, so a symbol was probably "
+            "mistyped or two were swapped. Check it against the certificate."
+        ),
+        id=typed,
+    )
+
+
 def verify_stored(
     certificate_id: str,
     signed: SignedRecord | None,
@@ -181,6 +249,8 @@ def verify_stored(
     except CertificateIdError as e:
         result.certificate_id = str(certificate_id)[:40]
         result.problems.append(str(e))
+        result.malformed_id = True
+        result.page_text[str(e)] = _id_problem(result.certificate_id)
         return result
     result.certificate_id = cid
     result.status_checked = True
@@ -190,7 +260,15 @@ def verify_stored(
     try:
         verify_signature(signed, public_keys)
     except SignatureError as e:
-        result.problems.append(f"The stored record of {cid} fails its signature check ({e}) — contact the provider.")
+        text = f"The stored record of {cid} fails its signature check ({e}) — contact the provider."
+        result.problems.append(text)
+        result.page_text[text] = Phrase(
+            N_(
+                "The provider's stored record of %(id)s fails its signature check, so this page cannot confirm "
+                "it. Do not accept this certificate; contact the provider."
+            ),
+            id=cid,
+        )
         return result
     _apply_status(result, signed, list(log))
     return result
@@ -293,117 +371,256 @@ def as_json(result: VerificationResult) -> dict[str, Any]:
     return out
 
 
-_STATUS_TEXT = {
-    "valid": ("Valid certificate", "This certificate was issued by the provider and has not been changed or revoked."),
-    "superseded": ("Superseded", "This certificate was replaced by a corrected one. Use the new certificate."),
-    "revoked": ("Revoked", "The provider revoked this certificate. It must not be accepted for credit."),
-    "unknown": ("Unknown certificate", "No certificate with this id was issued by this provider."),
-    "invalid": ("Not verified", "This certificate could not be verified."),
+# ---------------------------------------------------------------------------------------------
+# The public page, in the visitor's language
+#
+# The page's own words go through the catalogue of the locale the home passes (`lang`), dates and
+# numbers through Babel. What the certificate says (names, titles, accreditors, provider numbers,
+# approval statements, a staff member's reason) is shown exactly as issued, in `<bdi translate="no">`
+# (or `dir="auto"`), so that a browser's page translation leaves it alone and Latin text keeps its
+# order on a right-to-left page.
+# ---------------------------------------------------------------------------------------------
+
+# The same source strings as the PDF's and the learner front end's, so they read the same everywhere.
+FORMAT_LABELS = {
+    "home-study": N_("Home study"),
+    "self-paced-online": N_("Self-paced online"),
+    "live-webinar": N_("Live webinar"),
 }
+LEVEL_LABELS = {"introductory": N_("Introductory"), "intermediate": N_("Intermediate"), "advanced": N_("Advanced")}
 
 
-def lookup_form(action: str, value: str = "") -> str:
-    """An accessible form to type an id (GET `action?id=...`)."""
+def page_locale(lang: str | None) -> str:
+    """The locale a page is shown in: the best shipped catalogue for `lang` ("fr-CA" gives "fr"), else "en"."""
+    return L.negotiate(lang) if lang else L.DEFAULT_LOCALE
+
+
+def _status_text(t: L.Translator, key: str) -> tuple[str, str]:
+    """The status heading and its explanation, for the status codes of `as_json`."""
+    if key == "valid":
+        return (
+            t.pgettext("certificate status", "Valid certificate"),
+            t.gettext("This certificate was issued by the provider and has not been changed or revoked."),
+        )
+    if key == "superseded":
+        return (
+            t.pgettext("certificate status", "Superseded"),
+            t.gettext("This certificate was replaced by a corrected one. Use the new certificate."),
+        )
+    if key == "revoked":
+        return (
+            t.pgettext("certificate status", "Revoked"),
+            t.gettext("The provider revoked this certificate. It must not be accepted for credit."),
+        )
+    if key == "unknown":
+        return (
+            t.pgettext("certificate status", "Unknown certificate"),
+            t.gettext("No certificate with this id was issued by this provider."),
+        )
+    return (t.pgettext("certificate status", "Not verified"), t.gettext("This certificate could not be verified."))
+
+
+def _asis(value: Any) -> str:
+    """A value from the certificate, escaped and shown as issued."""
+    return f'<bdi translate="no">{html.escape(str(value))}</bdi>'
+
+
+def lookup_form(
+    action: str,
+    value: str = "",
+    *,
+    lang: str | None = "en",
+    hidden: Mapping[str, str] | None = None,
+    error_id: str = "",
+) -> str:
+    """An accessible form to type an id (GET `action?id=...`), in the language `lang`.
+
+    `hidden` adds fields the next request needs (the LTI tool keeps an explicit `?lang=`). With
+    `error_id`, the element that says what is wrong with `value`, the field is marked invalid and
+    described by that text as well as by its hint.
+    """
+    t = L.translator(page_locale(lang))
     e = html.escape
+    described = "ce-certificate-id-hint" + (f" {e(error_id)}" if error_id else "")
+    invalid = ' aria-invalid="true"' if error_id else ""
+    keep = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in (hidden or {}).items())
     return (
-        f'<form method="get" action="{e(action)}"><label for="ce-certificate-id">Certificate ID</label> '
-        f'<input id="ce-certificate-id" name="id" value="{e(value)}" autocomplete="off" spellcheck="false" '
-        'aria-describedby="ce-certificate-id-hint" size="16"> <button type="submit">Check</button>'
-        '<p id="ce-certificate-id-hint">As printed under the QR code, for example CE-7F3K-9Q2M.</p></form>'
+        f'<form method="get" action="{e(action)}" class="lookup">{keep}'
+        f'<label for="ce-certificate-id">{e(t.gettext("Certificate ID"))}</label>'
+        f'<p id="ce-certificate-id-hint" class="hint">'
+        f"{e(t.gettext('For example CE-7F3K-9Q2M. It is printed under the QR code.'))}</p>"
+        # Ids are Latin letters and digits: typed left to right on a right-to-left page too.
+        f'<span class="lookup-row"><input id="ce-certificate-id" name="id" value="{e(value)}" dir="ltr" '
+        f'autocomplete="off" spellcheck="false" aria-describedby="{described}"{invalid} size="16"> '
+        f'<button type="submit">{e(t.gettext("Verify"))}</button></span></form>'
     )
 
 
-def render_lookup_page(action: str, *, page_title: str = "Certificate verification", lang: str = "en") -> str:
-    """The page before an id is typed: the heading and the form (English, like `render_html`)."""
+def _page(loc: str, head_title: str, heading: str, status: str, body: str) -> str:
     e = html.escape
-    del lang
-    return (
-        '<!DOCTYPE html><html lang="en" dir="ltr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(page_title)}</title></head><body><main><h1>{e(page_title)}</h1>"
-        f"{lookup_form(action)}</main></body></html>"
+    tpl = Template(TEMPLATE.read_text(encoding="utf-8"))
+    return tpl.substitute(
+        lang=e(loc.replace("_", "-")),
+        dir=L.text_direction(loc),
+        head_title=e(head_title),
+        heading=e(heading),
+        status=status,
+        body=body,
     )
+
+
+def render_lookup_page(
+    action: str,
+    *,
+    page_title: str | None = None,
+    lang: str | None = "en",
+    hidden: Mapping[str, str] | None = None,
+) -> str:
+    """The page before an id is typed: the heading and the form, in the language `lang`."""
+    loc = page_locale(lang)
+    title = page_title or L.translator(loc).gettext("Verify a CE certificate")
+    return _page(loc, title, title, "", lookup_form(action, lang=loc, hidden=hidden))
 
 
 def render_html(
     result: VerificationResult,
     *,
-    page_title: str = "Certificate verification",
-    lang: str = "en",
+    page_title: str | None = None,
+    lang: str | None = "en",
     form_action: str | None = None,
+    hidden: Mapping[str, str] | None = None,
 ) -> str:
     """A standalone accessible page (one h1, a status region, a definition list, a table of credits),
-    with the id form below when `form_action` is given.
+    with the id form below when `form_action` is given (`hidden`: see `lookup_form`).
 
-    Everything from the record is escaped; the page loads nothing from elsewhere.
+    The page's words are in `lang` (the best shipped catalogue for it, else English; `<html lang dir>`
+    say which), its dates and numbers formatted for that locale. The certificate's own values are
+    shown as issued. Everything from the record is escaped; the page loads nothing from elsewhere.
     """
     e = html.escape
+    loc = page_locale(lang)
+    t = L.translator(loc)
+    _ = t.gettext
+    title = page_title or _("Verify a CE certificate")
     data = as_json(result)
     key = data["status"]
-    heading, explanation = _STATUS_TEXT[key]
-    details = []
+    heading, explanation = _status_text(t, key)
+    cid = result.certificate_id or ""
+
+    status = [f"<p><strong>{e(heading)}</strong></p>"]
+    if cid and not result.malformed_id:  # a mistyped id is quoted in its problem text instead
+        status.append("<p>" + e(_("Certificate ID %(id)s")) % {"id": _asis(cid)} + "</p>")
+    status.append(f"<p>{e(explanation)}</p>")
     if result.reason:
-        details.append(
-            f"<p>Reason: {e(result.reason)}"
-            + (f" ({e(data.get('status_date', ''))})" if result.status_at else "")
-            + "</p>"
-        )
+        if result.status_at:
+            # Translators: the reason a certificate was revoked or corrected, as staff typed it, and the date.
+            text = e(_("Reason: %(reason)s (%(date)s)"))
+            values = {"reason": _asis(result.reason), "date": e(L.format_date(result.status_at, loc))}
+        else:
+            # Translators: the reason a certificate was revoked or corrected, as staff typed it.
+            text, values = e(_("Reason: %(reason)s")), {"reason": _asis(result.reason)}
+        status.append(f"<p>{text % values}</p>")
     if result.replacement_id:
-        details.append(f"<p>Replaced by certificate <strong>{e(result.replacement_id)}</strong>.</p>")
-    for p in result.problems:
-        details.append(f"<p>{e(p)}</p>")
+        replaced = f"<strong>{_asis(result.replacement_id)}</strong>"
+        status.append("<p>" + e(_("Replaced by certificate %(id)s.")) % {"id": replaced} + "</p>")
+    problem_ids = []
+    for i, p in enumerate(result.problems):
+        problem_ids.append(f"ce-verify-problem-{i}")
+        phrase = p if isinstance(p, Phrase) else result.page_text.get(p)
+        if phrase is not None:
+            status.append(f'<p id="ce-verify-problem-{i}">{e(phrase.localize(t.gettext))}</p>')
+        elif loc == L.DEFAULT_LOCALE:
+            status.append(f'<p id="ce-verify-problem-{i}">{e(p)}</p>')
+        else:  # a detail with no translation: shown, and marked as English (WCAG 3.1.2)
+            status.append(f'<p id="ce-verify-problem-{i}" lang="en" dir="ltr">{e(p)}</p>')
+
     body = ""
-    cert = data.get("certificate")
-    if cert:
+    rec = result.record if "certificate" in data else None
+    if rec is not None:
+        licence = " · ".join(
+            _asis(x) for x in (mask_license_number(rec.license_number), rec.license_state, rec.profession) if x
+        )
+        fmt, level = rec.delivery_format, rec.level
         rows = [
-            ("Name", cert["legal_name"]),
+            (_("Legal name"), _asis(rec.legal_name) if rec.legal_name else ""),
+            (_("Licence"), licence),
             (
-                "Licence",
-                " · ".join(x for x in (cert["license_number"], cert["license_state"], cert["profession"]) if x),
+                _("Activity"),
+                # Translators: the activity's title and version, as printed on the certificate.
+                e(_("%(title)s (version %(version)s)"))
+                % {"title": _asis(rec.activity_title), "version": _asis(rec.activity_version)},
             ),
-            ("Activity", f"{cert['activity_title']} (version {cert['activity_version']})"),
-            ("Format and level", f"{cert['delivery_format'].replace('-', ' ')}, {cert['level']}"),
-            ("Completed", cert["completion_date"]),
-            ("Issued", cert["issued_at"]),
-            ("Provider", cert["sponsor_name"]),
-            ("Signed by", cert["signatory"]),
+            (_("Format"), e(_(FORMAT_LABELS[fmt])) if fmt in FORMAT_LABELS else _asis(fmt.replace("-", " "))),
+            (_("Level"), e(_(LEVEL_LABELS[level])) if level in LEVEL_LABELS else _asis(level)),
+            (_("Completed"), e(L.format_date(rec.completion_date, loc))),
+            # Translators: a label on the verification page, followed by the date and time the certificate was issued.
+            (t.pgettext("certificate field", "Issued"), e(L.format_datetime(rec.issued_at, loc, format="long"))),
+            # Translators: a label on the verification page, followed by the CE provider's name.
+            (t.pgettext("certificate field", "Provider"), _asis(rec.sponsor_name) if rec.sponsor_name else ""),
+            # Translators: a label on the verification page, followed by the name of who signed the certificate.
+            (t.pgettext("certificate field", "Signed by"), _asis(rec.signatory_name) if rec.signatory_name else ""),
         ]
-        if cert["supersedes"]:
-            rows.append(("Replaces", cert["supersedes"]))
-        dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows if v)
-        trs = "".join(
-            "<tr>"
-            f'<th scope="row">{e(a["body_name"])}</th><td>{e(a["credits"])}</td><td>{e(a["credit_type"].replace("-", " "))}</td>'
-            f"<td>{e(a['provider_number'])}</td>"
-            f"<td>{e((a['approval_start'] or 'open') + ' to ' + (a['approval_end'] or 'open') if (a['approval_start'] or a['approval_end']) else '')}</td>"
-            "</tr>"
-            for a in cert["accreditations"]
-        )
-        statements = "".join(f"<li>{e(a['statement'])}</li>" for a in cert["accreditations"])
+        if rec.supersedes:
+            # Translators: a label on the verification page, followed by the id of the certificate this one corrects.
+            rows.append((t.pgettext("certificate field", "Replaces"), _asis(rec.supersedes)))
+        dl = "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in rows if v)
+        trs = []
+        for a in rec.accreditations:
+            start = L.format_date(a.approval_start, loc) if a.approval_start else ""
+            end = L.format_date(a.approval_end, loc) if a.approval_end else ""
+            if start and end:
+                # Translators: an approval period in the table of credits, e.g. "January 1, 2025 to December 31, 2027".
+                period = _("%(start)s to %(end)s") % {"start": start, "end": end}
+            elif start:
+                # Translators: an approval period with no end date.
+                period = _("from %(start)s") % {"start": start}
+            elif end:
+                # Translators: an approval period with no start date.
+                period = _("until %(end)s") % {"end": end}
+            else:
+                period = ""
+            trs.append(
+                f'<tr><th scope="row">{_asis(a.body_name)}</th>'
+                f"<td>{e(L.format_credits(a.credits, loc))}</td><td>{e(L.credit_type_label(t, a.credit_type))}</td>"
+                f"<td>{_asis(a.provider_number) if a.provider_number else ''}</td><td>{e(period)}</td></tr>"
+            )
+        caption = e(_("Credits by accreditor"))
         body = (
-            f"<h2>Certificate details</h2><dl>{dl}</dl>"
+            f"<h2>{e(_('Certificate details'))}</h2><dl>{dl}</dl>"
             # The table scrolls inside its own focusable region, so the page reflows at 320 px (WCAG 1.4.10).
-            '<h2>Credits</h2><div class="table-wrap" role="region" aria-label="Credits by accreditor" tabindex="0">'
-            '<table><caption>Credits by accreditor</caption><thead><tr><th scope="col">Accreditor</th>'
-            '<th scope="col">Credits</th><th scope="col">Credit type</th><th scope="col">Provider number</th>'
-            f'<th scope="col">Approval period</th></tr></thead><tbody>{trs}</tbody></table></div>'
-            f"<h2>Approval statements</h2><ul>{statements}</ul>"
+            f'<h2>{e(_("Credits"))}</h2><div class="table-wrap" role="region" aria-label="{caption}" tabindex="0">'
+            f'<table><caption>{caption}</caption><thead><tr><th scope="col">{e(_("Accreditor"))}</th>'
+            f'<th scope="col">{e(_("Credits"))}</th><th scope="col">{e(_("Credit type"))}</th>'
+            f'<th scope="col">{e(_("Provider number"))}</th><th scope="col">{e(_("Approval period"))}</th>'
+            f"</tr></thead><tbody>{''.join(trs)}</tbody></table></div>"
         )
+        statements = "".join(
+            f'<li dir="auto" translate="no">{e(a.statement)}</li>' for a in rec.accreditations if a.statement
+        )
+        if statements:
+            heading_html = e(_("Approval statements"))
+            body += f'<h2>{heading_html}</h2><ul class="statements">{statements}</ul>'
     for n in result.notes:
-        body += f'<p class="note">{e(n)}</p>'
+        if isinstance(n, Phrase):
+            body += f'<p class="note">{e(n.localize(t.gettext))}</p>'
+        elif loc == L.DEFAULT_LOCALE:
+            body += f'<p class="note">{e(n)}</p>'
+        else:
+            body += f'<p class="note" lang="en" dir="ltr">{e(n)}</p>'
     if form_action is not None:
-        body += "<h2>Check another certificate</h2>" + lookup_form(form_action)
-    tpl = Template(TEMPLATE.read_text(encoding="utf-8"))
-    # The page's own words are English until it has a catalogue; declaring the learner's language
-    # on English text would mislead screen readers (WCAG 3.1.1). `lang` is kept for that day.
-    del lang
-    return tpl.substitute(
-        lang="en",
-        title=e(page_title),
-        status_class=e(key),
-        heading=e(heading),
-        certificate_id=e(result.certificate_id or ""),
-        explanation=e(explanation),
-        details="".join(details),
-        body=body,
-    )
+        typo = result.malformed_id and bool(problem_ids)
+        body += f"<h2>{e(_('Check another certificate'))}</h2>" + lookup_form(
+            form_action,
+            cid if typo else "",
+            lang=loc,
+            hidden=hidden,
+            error_id=problem_ids[0] if typo else "",
+        )
+    if cid and not result.malformed_id:
+        # Translators: the browser tab's title: the status, the certificate id and the page's name.
+        head_title = _("%(status)s: %(id)s — %(page)s") % {"status": heading, "id": cid, "page": title}
+    else:
+        # Translators: the browser tab's title: the status and the page's name.
+        head_title = _("%(status)s — %(page)s") % {"status": heading, "page": title}
+    status_html = f'<div class="status {e(key)}" role="status">{"".join(status)}</div>'
+    return _page(loc, head_title, title, status_html, body)

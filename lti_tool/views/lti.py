@@ -10,6 +10,7 @@ from ce_xblock.core.locale import N_, translator
 
 from .. import launches
 from ..app import tool_of
+from ..keys import JWKS_MAX_AGE
 from ..lti.adapter import LaunchError, new_window_login_url
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
@@ -84,8 +85,8 @@ def launch() -> Any:
 @bp.route("/jwks")
 def jwks() -> Any:
     resp = jsonify(tool_of(current_app).keyring.jwks())
-    # Platforms cache this; short enough that a rotation is seen before the previous key is withdrawn.
-    resp.headers["Cache-Control"] = "public, max-age=300"
+    # Platforms cache this; a rotated key starts signing only after this long (keys.JWKS_MAX_AGE).
+    resp.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return resp
 
 

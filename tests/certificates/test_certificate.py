@@ -228,6 +228,20 @@ def test_a_correction_needs_a_reason_a_new_id_and_known_fields(signed, key):
         )
 
 
+def test_a_correction_cannot_remove_a_printed_detail_or_add_an_unprintable_character(signed, key):
+    """The pre-issue check for corrections: what a board would reject is never signed."""
+    kw = dict(certificate_id=id_from_seed("three"), reason="Typo", issued_at=ISSUED_AT, private_key=key)
+    assert signed.record.license_number
+    with pytest.raises(ValueError, match="cannot remove the license number"):
+        cert.supersede(signed, changes={"license_number": "  "}, **kw)
+    with pytest.raises(ValueError, match="cannot remove the legal name"):
+        cert.supersede(signed, changes={"legal_name": ""}, **kw)
+    with pytest.raises(ValueError, match=r"cannot print the legal name.*U\+E000"):
+        cert.supersede(signed, changes={"legal_name": "Zoë \ue000"}, **kw)
+    new, _ = cert.supersede(signed, changes={"legal_name": "Zoë Ng"}, **kw)
+    assert new.record.legal_name == "Zoë Ng" and new.record.license_number == signed.record.license_number
+
+
 def test_revocation_keeps_the_record_and_marks_it(signed, key):
     at = datetime(2026, 5, 1, tzinfo=UTC)
     event = cert.revoke(signed, reason="Attestation was false", at=at)

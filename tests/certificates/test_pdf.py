@@ -241,17 +241,70 @@ def test_a_character_no_font_has_is_an_error_not_a_box():
         pdf.runs("Ana \ue000", False)
 
 
-def test_the_fast_qr_codewords_give_the_same_code_as_qrcode():
-    import random
+def test_every_long_field_is_printed_whole_inside_the_frame():
+    """Names, titles, sponsor, signatory and the verification address at their longest: every word
+    is in the text layer (nothing is cut off) and every glyph is inside the page's frame."""
+    name = " ".join(["Maximiliana Konstantinopoulou"] * 6) + " Nameend"  # 186 characters
+    assert len(name) <= 200  # the longest legal name a learner can enter (flow.MAX_NAME)
+    title = " ".join(["Supervision, documentation and ethics in telehealth practice"] * 7) + " Titleend"
+    sponsor = " ".join(["Northwestern Regional Institute for Behavioral Health Education"] * 2) + " Sponsorend"
+    signatory = "Dr. Alexandra Konstantinopoulou-Wolfeschlegelsteinhausen Signend"
+    sig_title = "Director of Continuing Education and Professional Development Programs Roleend"
+    activity = make_activity(title=title).replace(
+        sponsor=make_activity().sponsor.__class__(name=sponsor, signatory_name=signatory, signatory_title=sig_title)
+    )
+    signed = cert.issue(
+        activity,
+        make_completion(name=name),
+        certificate_id=id_from_seed("longest"),
+        issued_at=ISSUED_AT,
+        private_key=key_from_seed("provider key"),
+        verification_base_url="https://continuing-education.example-university.edu/programs/behavioral-health/"
+        "certificates/verification/lookup",
+    )
+    data = pdf.render_pdf(signed)
+    text = flat(pdftotext(data))
+    for field in (name, title, sponsor, signatory, sig_title):
+        assert field in text, field[:40]
+    assert signed.record.verification_url in text.replace(" ", "")
+    boxes = pdftotext(data, "-bbox")
+    for axis, low, high in (("x", 36, 792 - 36), ("y", 36, 612 - 36)):
+        lows = [float(v) for v in re.findall(rf'{axis}Min="([0-9.]+)"', boxes)]
+        highs = [float(v) for v in re.findall(rf'{axis}Max="([0-9.]+)"', boxes)]
+        assert lows and min(lows) >= low and max(highs) <= high, (axis, min(lows), max(highs))
 
-    import qrcode
-    import qrcode.util
-    from qrcode.constants import ERROR_CORRECT_M
 
-    rnd = random.Random(5)
-    for n in [*range(1, 214), 250]:
-        data = "".join(rnd.choice("abcXYZ09/:.-é") for _ in range(n))
-        ref = qrcode.QRCode(version=None, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)
-        ref.add_data(qrcode.util.QRData(data.encode(), mode=qrcode.util.MODE_8BIT_BYTE))
-        ref.make(fit=True)
-        assert pdf.qr_matrix(data) == ref.get_matrix(), n
+def test_a_short_name_keeps_the_first_templates_layout():
+    """The fit stages only start when the old ones ran out: a usual certificate is laid out as before."""
+    size, lines = pdf.fit("Zoë Łukasiewicz-Nguyễn", 692, 30, 16, 1, bold=True, more=((3, 16), (3, 8)))
+    assert (size, lines) == (30, ["Zoë Łukasiewicz-Nguyễn"])
+    # Too long for every stage: wrapped at the last stage's size, and every word is kept.
+    text = "word " * 60
+    size, lines = pdf.fit(text, 300, 10, 7, 1, more=((3, 6),))
+    assert size == 6 and len(lines) > 3 and " ".join(lines).split() == text.split()
+
+
+def test_a_character_no_font_has_refuses_the_certificate_at_issue_naming_field_and_character():
+    with pytest.raises(cert.CertificateRefused) as e:
+        issue("Ana \ue000 Silva", seed="pua")
+    (refusal,) = e.value.refusals
+    assert refusal.code == "unprintable"
+    assert "legal name" in refusal.message and "U+E000" in refusal.message
+    with pytest.raises(cert.CertificateRefused) as e:
+        issue(activity=make_activity(title="Ethics \ue001"), seed="pua2")
+    assert "activity title" in e.value.refusals[0].message
+
+
+def test_layout_options_name_the_problem():
+    assert pdf.layout_options() == {"page_size": "letter", "logo": None, "signature_image": None}
+    assert pdf.layout_options(" A4 ")["page_size"] == "a4"
+    with pytest.raises(ValueError, match="page size 'legal' is not supported"):
+        pdf.layout_options("legal")
+    with pytest.raises(ValueError, match="logo must be a PNG or JPEG"):
+        pdf.layout_options(logo=b"GIF89a...")
+    with pytest.raises(ValueError, match="signature image .* cannot be read"):
+        pdf.layout_options(signature_image="/nonexistent/signature.png")
+    with pytest.raises(ValueError, match="not a readable PNG or JPEG"):
+        pdf.layout_options(logo=b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(ValueError, match="keep it under"):
+        pdf.layout_options(logo=b"\xff\xd8" + bytes(pdf.MAX_IMAGE_BYTES))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from datetime import UTC, datetime
@@ -198,3 +199,60 @@ def test_the_public_verification_shows_only_the_end_of_a_licence_number(signed, 
         assert "\u2022" * 6 + "2345" in shown
     assert ver.mask_license_number("12345") == "\u2022" * 4 + "5"
     assert ver.mask_license_number("  ") == ""
+
+
+def test_the_page_declares_the_language_it_is_written_in(signed, key):
+    result = ver.verify_stored(signed.certificate_id, signed, key, [])
+    for asked, lang, direction in (
+        ("fr-CA", "fr", "ltr"),
+        ("ar", "ar", "rtl"),
+        ("es_MX", "es", "ltr"),
+        ("de", "en", "ltr"),  # no German catalogue: English, and said to be English
+        (None, "en", "ltr"),
+    ):
+        for page in (ver.render_html(result, lang=asked), ver.render_lookup_page("/verify", lang=asked)):
+            assert f'<html lang="{lang}" dir="{direction}">' in page, asked
+    assert "Certificat valide" in ver.render_html(result, lang="fr")
+    assert "Valid certificate" in ver.render_html(result, lang="de")
+
+
+@pytest.mark.parametrize(
+    ("typed", "english", "french"),
+    [
+        ("CE-7F3K", "it is too short", "il est trop court"),
+        ("CE-7F3K-9Q2M-XX", "it is too long", "il est trop long"),
+        ("CE-7F3K-9Q#M", "it contains #", "il contient #"),
+        (None, "its last symbol does not match", "son dernier caractère ne correspond pas"),
+    ],
+)
+def test_a_mistyped_id_is_explained_in_the_page_language(typed, english, french):
+    if typed is None:  # one symbol changed in a real id: the check symbol catches it
+        real = id_from_seed("typo")
+        typed = real[:-2] + ("0" if real[-2] != "0" else "1") + real[-1]
+    result = ver.verify_stored(typed, None, [], [])
+    assert result.malformed_id and not result.ok
+    with pytest.raises(cert.CertificateIdError) as err:
+        cert.normalize_certificate_id(typed)
+    assert ver.as_json(result)["problems"] == [str(err.value)]  # the JSON keeps the engine's English text
+    page = ver.render_html(result, form_action="/verify")
+    assert english in page and 'aria-invalid="true"' in page
+    fr = ver.render_html(result, lang="fr", form_action="/verify")
+    assert french in fr and english not in fr and 'aria-describedby="ce-certificate-id-hint ce-verify-problem-0"' in fr
+    assert html.escape(typed) in fr
+
+
+def test_problems_without_a_translation_are_marked_as_english(signed, key):
+    result = ver.verify_stored(signed.certificate_id, signed, key, [])
+    result.problems.append("Something only the engine says.")
+    page = ver.render_html(result, lang="fr")
+    assert '<p id="ce-verify-problem-0" lang="en" dir="ltr">Something only the engine says.</p>' in page
+    assert ver.render_html(result).count('lang="en"') == 1  # the page's own, on <html>
+
+
+def test_the_pdf_notes_read_the_same_in_json_and_translate_on_the_page(files, signed):
+    result = ver.verify_pdf((files / "cert.pdf").read_bytes(), (files / "pub.pem").read_bytes())
+    assert ver.as_json(result)["notes"] == ["The printed page matches the signed record exactly."]
+    assert "La page imprimée correspond exactement" in ver.render_html(result, lang="fr")
+    bad = ver.verify_pdf(b"not a pdf", b"")
+    assert json.loads(json.dumps(ver.as_json(bad)))["problems"] == ["This file is not a PDF."]
+    assert "Ce fichier n'est pas un PDF." in html.unescape(ver.render_html(bad, lang="fr"))

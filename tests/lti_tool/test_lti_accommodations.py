@@ -13,12 +13,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, insert, inspect, select, text
 
 from ce_xblock.core import flow, olx
 from lti_tool import accommodations, launches, learning
 from lti_tool.app import tool_of
-from lti_tool.migrate import upgrade
+from lti_tool.migrate import alembic_config, upgrade
 from lti_tool.store import Accommodation, LearnerRecord, Registration, ResourceLink
 
 BASE = "https://tool.test"
@@ -379,7 +380,9 @@ def _seed_0002(url):
 def _check_upgraded(url, eng, reg, link):
     upgrade(url)
     with eng.begin() as c:
-        assert c.scalar(text("select version_num from alembic_version")) == "0003_accommodations"
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        assert c.scalar(text("select version_num from alembic_version")) == head
+        assert "pdf" in {col["name"] for col in inspect(c).get_columns("ce_certificate")}  # 0004
         cols = {col["name"] for col in inspect(c).get_columns("ce_accommodation")}
         assert cols == {
             "id",

@@ -2,6 +2,7 @@
 
 import html
 import re
+import time
 
 import jwt
 from click.testing import CliRunner
@@ -14,17 +15,25 @@ INSTRUCTOR = {
 }
 
 
-def test_jwks_is_generated_on_first_use_and_rotation_keeps_the_old_key(client, app):
+def test_jwks_is_generated_on_first_use_and_rotation_publishes_before_it_signs(client, app):
+    from lti_tool.keys import RETIRED_KEY_KEPT, SIGNING_DELAY
+
+    now = [time.time()]
+    tool = tool_of(app)
+    tool.keyring.clock = lambda: now[0]
     first = client.get("/lti/jwks").get_json()["keys"]
     assert len(first) == 1 and first[0]["kty"] == "RSA" and first[0]["alg"] == "RS256" and "d" not in first[0]
-    tool = tool_of(app)
-    tool.keyring.rotate()
+    old = first[0]["kid"]
+    new = tool.keyring.rotate().kid
     second = client.get("/lti/jwks").get_json()["keys"]
-    assert {k["kid"] for k in second} == {first[0]["kid"], tool.keyring.current().kid}
-    tool.keyring.rotate()
-    third = {k["kid"] for k in client.get("/lti/jwks").get_json()["keys"]}
-    # Two rotations later the first key is withdrawn; the previous one is still published.
-    assert first[0]["kid"] not in third and len(third) == 2
+    # Published at once, newest first; the old key signs until platforms' cached copies expire.
+    assert [k["kid"] for k in second] == [new, old] and tool.keyring.current().kid == old
+    now[0] += SIGNING_DELAY + 1
+    assert tool.keyring.current().kid == new
+    assert {k["kid"] for k in client.get("/lti/jwks").get_json()["keys"]} == {old, new}
+    # The old key is withdrawn once the tokens it signed have long expired.
+    now[0] += RETIRED_KEY_KEPT
+    assert [k["kid"] for k in client.get("/lti/jwks").get_json()["keys"]] == [new]
 
 
 def test_launch_in_flight_during_rotation_still_works(lti, platform, app):
@@ -152,11 +161,12 @@ def test_cli_platform_add_list_remove_and_keys(tmp_path, monkeypatch):
         ],
     )
     assert bad.exit_code != 0 and "is not an http(s) URL" in bad.output
-    assert r.invoke(main, ["keys", "list"]).output.count("current, published") == 1  # generated on first use
+    assert r.invoke(main, ["keys", "list"]).output.count("signing, published") == 1  # generated on first use
     out = r.invoke(main, ["keys", "rotate"])
-    assert out.exit_code == 0 and "New signing key" in out.output
+    assert out.exit_code == 0 and "starts signing at" in out.output, out.output
     out = r.invoke(main, ["keys", "list"])
-    assert out.output.count("published") == 2 and out.output.count("current") == 1
+    assert out.output.count("published") == 2 and out.output.count("signing, published") == 1
+    assert out.output.count("published, signs from") == 1
     out = r.invoke(main, ["platform", "remove", "1", "--yes"])
     assert out.exit_code == 0
     assert "No platforms" in r.invoke(main, ["platform", "list"]).output

@@ -1,10 +1,13 @@
 """Learner and instructor launches end to end through the tool: authoring, the learner API, the report."""
 
 import html
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from ce_xblock.core import flow, olx
@@ -178,6 +181,26 @@ def test_certificate_is_issued_and_verifiable(lti, client, launch_id_from, examp
     assert view["certificate"]["links"]["pdf"] == f"/lti/api/{launch_id}/certificate.pdf"
     pdf = client.get(f"/lti/api/{launch_id}/certificate.pdf", base_url="https://tool.test")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
+    # The PDF was stored at issue and is what the download serves, even after the provider changes
+    # the page size (a re-render would now be A4), and for a row from before PDFs were stored.
+    with tool.sessions() as s:
+        stored = s.get(IssuedCertificate, cid).pdf
+    assert stored == pdf.data
+    letter = tool.certificate_layout
+    tool.certificate_layout = {**letter, "page_size": "a4"}
+    try:
+        again = client.get(f"/lti/api/{launch_id}/certificate.pdf", base_url="https://tool.test").data
+        assert again == stored and b"/MediaBox [ 0 0 792 612 ]" in again
+        with tool.sessions() as s:
+            s.get(IssuedCertificate, cid).pdf = None
+            s.commit()
+        legacy = client.get(f"/lti/api/{launch_id}/certificate.pdf", base_url="https://tool.test").data
+        assert b"/MediaBox [ 0 0 841.8898 595.2756 ]" in legacy  # rendered once, with today's settings
+        with tool.sessions() as s:
+            assert s.get(IssuedCertificate, cid).pdf == legacy
+        assert client.get(f"/lti/api/{launch_id}/certificate.pdf", base_url="https://tool.test").data == legacy
+    finally:
+        tool.certificate_layout = letter
     cred = client.get(f"/lti/api/{launch_id}/credential.json", base_url="https://tool.test")
     assert cred.status_code == 200 and cred.get_json()["type"] == "EnvelopedVerifiableCredential"
     page = client.get(f"/verify/{cid}")
@@ -239,3 +262,29 @@ def test_instructor_preview_sends_no_grade_and_stays_out_of_the_report(lti, clie
         assert s.scalars(select(OutboxScore)).first() is None
     report_page = client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True)
     assert "preview:" not in report_page
+
+
+def test_certificate_layout_settings_are_checked_at_start_up(app_config, tmp_path):
+    from lti_tool import create_app
+
+    with pytest.raises(ValueError, match=r"page size 'legal'.*CE_CREDIT_CERTIFICATE_PAGE_SIZE"):
+        create_app({**app_config, "CERTIFICATE_PAGE_SIZE": "legal"})
+    text = tmp_path / "logo.png"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="logo must be a PNG or JPEG.*CE_CREDIT_CERTIFICATE_LOGO"):
+        create_app({**app_config, "CERTIFICATE_LOGO": str(text)})
+    with pytest.raises(ValueError, match="signature image '/nonexistent/sig.png' cannot be read"):
+        create_app({**app_config, "CERTIFICATE_SIGNATURE": "/nonexistent/sig.png"})
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 20), (200, 30, 30)).save(buf, "PNG")
+    logo = tmp_path / "real.png"
+    logo.write_bytes(buf.getvalue())
+    app = create_app({**app_config, "CERTIFICATE_PAGE_SIZE": "A4", "CERTIFICATE_LOGO": str(logo)})
+    try:
+        assert tool_of(app).certificate_layout == {
+            "page_size": "a4",
+            "logo": buf.getvalue(),
+            "signature_image": None,
+        }
+    finally:
+        tool_of(app).engine.dispose()

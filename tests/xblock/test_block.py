@@ -469,3 +469,56 @@ def test_the_packaged_js_catalogue_of_the_page_language_is_loaded(telehealth):
     assert i18n < urls.index("/resource/ce_credit/static/js/ce_credit.js")
     english = telehealth.block(language="en").student_view()
     assert "CECreditI18N" in "".join(r.data for r in english.resources if r.kind == "text")
+
+
+def _ready_for_certificate(b) -> None:
+    status, v = api(b, "start")
+    status, v = api(b, "submit", {"attempt": 1, "responses": answers(b, v)})
+    assert v["result"]["passed"] is True, v
+    status, v = api(b, "continue")
+    if v["step"] == "evaluation":
+        status, v = api(b, "evaluation", {"answers": evaluation_answers(v)})
+    if v["step"] == "attestation":
+        status, v = api(b, "attest", {"confirm": True})
+    status, v = api(b, "details", DETAILS)
+    assert status == 200 and v["step"] == "certificate", v
+
+
+def _earn_certificate(b) -> str:
+    _ready_for_certificate(b)
+    status, v = api(b, "certificate")
+    assert status == 200 and v["certificate"]["issued"] is True, v
+    return v["certificate"]["id"]
+
+
+def test_the_pdf_is_stored_at_issue_and_served_unchanged_after_the_settings_change(telehealth, tmp_path):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 20), (200, 30, 30)).save(buf, "PNG")
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(buf.getvalue())
+    a4 = {"CECreditBlock": {"certificate_page_size": "a4", "certificate_logo": str(logo)}}
+    b = telehealth.block(settings=a4)
+    cid = _earn_certificate(b)
+    assert b.certificate_pdf_store["id"] == cid
+    first = get(b, "certificate_pdf").body
+    assert b"/MediaBox [ 0 0 841.8898 595.2756 ]" in first and b"/Subtype /Image" in first
+    # The provider goes back to Letter with no logo: the certificate already issued does not change.
+    later = telehealth.block(settings={})
+    assert later.certificate_pdf_store["id"] == cid
+    assert get(later, "certificate_pdf").body == first
+
+
+def test_wrong_certificate_settings_refuse_the_certificate_clearly_and_keep_progress(telehealth):
+    from ce_xblock.core.flow import LearnerState
+
+    b = telehealth.block(settings={"CECreditBlock": {"certificate_page_size": "legal"}})
+    _ready_for_certificate(b)
+    status, v = api(b, "certificate")
+    assert status == 400 and v["error"] == "refused", v
+    assert "certificate settings are wrong" in v["message"] and "progress is kept" in v["message"]
+    assert not b.issued_certificates and LearnerState.from_dict(b.learner_state).passed
+    ok = telehealth.block(settings={})
+    status, v = api(ok, "certificate")
+    assert status == 200 and v["certificate"]["issued"] is True, v
