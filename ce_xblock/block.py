@@ -228,6 +228,21 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         return _translations(self._language(), self.translations_dir)
 
     def _(self, text: str) -> str:
+        """Translate with the runtime's i18n service first, then the packaged catalogue.
+
+        In Open edX the service reads the block's catalogue, or the one openedx-atlas pulled for it,
+        so a translation updated there wins. Runtimes whose service does not translate (the
+        workbench, tests) give the text back unchanged, and the catalogue in translations/ answers.
+        """
+        i18n = self.runtime.service(self, "i18n")
+        get = getattr(i18n, "gettext", None) if i18n is not None else None
+        if callable(get):
+            try:
+                out = get(text)
+            except Exception:  # noqa: BLE001 - a broken service must not break the page; use ours
+                out = None
+            if isinstance(out, str) and out and out != text:
+                return out
         return self._translator().gettext(text)
 
     def _learner(self) -> dict[str, Any]:
@@ -316,8 +331,54 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             links=self._links(state),
         )
 
+    def _activity_problems(self) -> list[str]:
+        """Why the stored activity cannot be read (empty when it can), as the validation panel says.
+
+        Studio refuses a bad edit, but a course imported from elsewhere or written by an older
+        version may hold one; the learner page then says so instead of failing with a 500.
+        """
+        try:
+            self.activity  # noqa: B018 - parsing is the check
+        except olx.OLXError as e:
+            return [f"{p.message} {p.fix}".strip() for p in e.problems[:10]]
+        return []
+
+    def _unavailable_message(self) -> str:
+        return self._(
+            "This CE activity is not available at the moment: the course team must correct its settings. "
+            "Any progress you have made is kept."
+        )
+
+    def _unavailable_html(self, problems: list[str], show_problems: bool) -> str:
+        _ = self._
+        lang = self._language()
+        parts = [
+            f'<div class="cec-xblock" lang="{html.escape(lang)}" '
+            f'dir="{"rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr"}">',
+            '<div class="cec-root cec" role="alert">',
+            "<p>" + html.escape(self._unavailable_message()) + "</p>",
+        ]
+        if show_problems:
+            parts.append(
+                "<p>" + html.escape(_("Learners cannot use this activity until these problems are fixed:")) + "</p>"
+            )
+            # The engine's messages are English; say so to screen readers on a translated page.
+            parts.append(
+                '<ul class="cec-problems" lang="en">'
+                + "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+                + "</ul>"
+            )
+        parts.append("</div></div>")
+        return "".join(parts)
+
     @XBlock.supports("multi_device")
     def student_view(self, context: dict | None = None) -> Fragment:
+        problems = self._activity_problems()
+        if problems:
+            log.error("ce_credit %s: the stored activity cannot be read: %s", self.scope_ids.usage_id, problems[0])
+            frag = Fragment(self._unavailable_html(problems, self._learner()["staff"]))
+            frag.add_css_url(self.runtime.local_resource_url(self, "static/css/ce_credit.css"))
+            return frag
         self._reconcile_certificate()
         learner = self._learner()
         # An attempt whose time ran out while the learner was away is stored closed (and graded).
@@ -331,7 +392,10 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             title=html.escape(self.activity.title),
             loading=html.escape(_("Loading the CE activity...")),
             noscript=html.escape(_("This CE activity needs JavaScript. Please turn it on and reload the page.")),
-            anonymous=html.escape(_("Sign in to take the post-test and earn a certificate."))
+            # Said before the script runs too (and without it); the front end says it again in place.
+            anonymous='<p class="cec-notice">'
+            + html.escape(_("Sign in to take the post-test and earn a certificate."))
+            + "</p>"
             if learner["anonymous"]
             else "",
             staff=staff_html,
@@ -344,7 +408,12 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         return frag
 
     def author_view(self, context: dict | None = None) -> Fragment:
-        """Studio preview: the learner view, with any validation problems above it."""
+        """Studio preview: the learner view, or the problems that keep it from learners."""
+        problems = self._activity_problems()
+        if problems:
+            frag = Fragment(self._unavailable_html(problems, show_problems=True))
+            frag.add_css_url(self.runtime.local_resource_url(self, "static/css/ce_credit.css"))
+            return frag
         frag = self.student_view(context)
         note = html.escape(self._("Preview: this is what a learner sees. Answers given here are not graded."))
         frag.content = f'<p class="cec-author-note">{note}</p>' + frag.content
@@ -352,6 +421,8 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
 
     def student_view_data(self, context: dict | None = None) -> dict[str, Any]:
         """For the mobile apps: the same view dict the web front end renders (never a key)."""
+        if self._activity_problems():
+            return {"error": "activity-unavailable", "message": self._unavailable_message()}
         self._reconcile_certificate()
         return {
             "activity_id": self.activity.id,
@@ -575,6 +646,8 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         _ = self._
         if not self._learner()["staff"]:
             return _error(403, "staff-only", _("Only course staff can download reports."))
+        if self._activity_problems():
+            return _error(503, "activity-unavailable", self._unavailable_message())
         params = request.params
         kind = params.get("kind", "completion")
         if kind not in ("completion", "roster-csv", "roster-xlsx"):
@@ -995,6 +1068,8 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         payload = body.get("payload") or {}
         if not isinstance(action, str):
             return _error(400, "bad-action", _("The request names no action."))
+        if self._activity_problems():
+            return _error(503, "activity-unavailable", self._unavailable_message())
         self._reconcile_certificate()
         learner = self._learner()
         before = self._state()
@@ -1078,7 +1153,11 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
     # ------------------------------------------------------------------ scoring (ScorableXBlockMixin)
 
     def max_score(self) -> float:
-        return float(self.activity.form_size)
+        try:
+            return float(self.activity.form_size)
+        except olx.OLXError:
+            # The course's progress page must not fail over one broken activity: keep the last known.
+            return float(self.raw_possible or 0.0)
 
     def has_submitted_answer(self) -> bool:
         return bool(self._state().submitted)
@@ -1327,7 +1406,17 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
 
     def studio_view(self, context: dict | None = None) -> Fragment:
         _ = self._
-        model = editing.to_model(self.activity)
+        try:
+            model = editing.to_model(self.activity)
+            broken: list[dict[str, Any]] = []
+        except olx.OLXError as e:
+            # A stored activity the engine no longer accepts: the editor opens on its OLX, with
+            # every problem and its line, so the author can fix it; nothing is replaced.
+            model = editing.to_model(olx.loads(starter_olx()))
+            broken = [
+                {"path": ["olx"], "line": p.line, "message": f"{_('Line')} {p.line}: {p.message} {p.fix}".strip()}
+                for p in e.problems
+            ]
         body = _template("studio_view.html").substitute(
             save=esc_(_("Save")),
             cancel=esc_(_("Cancel")),
@@ -1345,6 +1434,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
                 "olx": self.activity_olx or starter_olx(),
                 "settings": {"weight": self.weight, "grade_policy": self.grade_policy},
                 "choices": editing.choices(),
+                "broken": broken,
             },
         )
         return frag

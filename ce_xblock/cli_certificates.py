@@ -92,8 +92,9 @@ def _log(path: Path | None) -> list[StatusEvent] | None:
 def verify(target: str, key_files, records_file, status_log, logo, signature_image, as_json: bool) -> None:
     """Check a certificate offline: FILE.pdf, a signed record or credential (.json / .jwt), or an ID.
 
-    Exit status: 0 verified; 1 not verified (bad signature, revoked, superseded, unknown); 3 the
-    record is authentic but a PDF page could not be matched to it.
+    Exit status: 0 verified; 1 not verified (bad signature, revoked, superseded, unknown); 2 an ID
+    without --records, which cannot be checked offline; 3 the record is authentic but a PDF page
+    could not be matched to it.
     """
     keys = _keys(key_files)
     log = _log(status_log)
@@ -113,11 +114,14 @@ def verify(target: str, key_files, records_file, status_log, logo, signature_ima
         except CertificateIdError as e:
             raise click.ClickException(f"{target!r} is neither a file nor a certificate id. {e}") from e
         if records_file is None:
+            # A well-formed id proves nothing about the certificate: not verified, so not exit 0.
             click.echo(
-                f"{cid} is a well-formed certificate id (its check symbol matches). To check its status offline, "
-                "pass --records FILE.jsonl; online, open the provider's verification page for it."
+                f"{cid} is a well-formed certificate id (its check symbol matches), but it was not verified: "
+                "pass --records FILE.jsonl to check its status offline, or open the provider's verification "
+                "page for it.",
+                err=True,
             )
-            sys.exit(0)
+            sys.exit(2)
         found = None
         for d in _read_jsonl(records_file):
             if d.get("record", {}).get("certificate_id") == cid:
@@ -140,6 +144,10 @@ def verify(target: str, key_files, records_file, status_log, logo, signature_ima
         sys.exit(1)
     if result.kind == "pdf" and not any("matches the signed record exactly" in n for n in result.notes):
         sys.exit(3)
+
+
+# Sponsors must keep participation records for years (five is the floor in the state rules we read; the default is 7).
+MIN_RETENTION_YEARS = 5
 
 
 @click.group("records")
@@ -192,7 +200,11 @@ def _filter_kwargs(activity_id, start, end, status_log) -> dict:
     help="Remove records whose retention ended before this date.",
 )
 @click.option(
-    "--years", default=rec_mod.DEFAULT_RETENTION_YEARS, show_default=True, type=int, help="Retention period in years."
+    "--years",
+    default=rec_mod.DEFAULT_RETENTION_YEARS,
+    show_default=True,
+    type=click.IntRange(min=MIN_RETENTION_YEARS),
+    help=f"Retention period in years; at least {MIN_RETENTION_YEARS}, as boards audit CE records that far back.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
 def purge(store: Path, before, years: int, dry_run: bool) -> None:

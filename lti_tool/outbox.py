@@ -17,6 +17,7 @@ import random
 import socket
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -134,6 +135,30 @@ def resolve_lineitem(tool: Any, platform: Any, rl: ResourceLink, score_maximum: 
             "send the grade. Enable Assignment and Grade Services for the tool in the platform.",
             status=400,
         )
+    # Only one worker may look for and create the line item: two that both found none would both
+    # POST, and the platform would get two gradebook columns. The loser retries later and then
+    # uses the stored URL; after a crash mid-create the claim expires and the next worker finds
+    # the item that was created in the container before it would POST.
+    claimant = uuid.uuid4().hex
+    if not _claim_lineitem(tool, rl.id, claimant):
+        stored = _stored_lineitem(tool, rl.id)
+        if stored:
+            return stored
+        raise ServiceError(
+            "Another worker is finding or creating this link's line item; the score is sent after it.",
+            status=409,
+            retry_after=1.0,
+        )
+    try:
+        return _find_or_create_lineitem(tool, platform, rl, score_maximum)
+    finally:
+        _release_lineitem(tool, rl.id, claimant)
+
+
+def _find_or_create_lineitem(tool: Any, platform: Any, rl: ResourceLink, score_maximum: float) -> str:
+    stored = _stored_lineitem(tool, rl.id)
+    if stored:
+        return stored
     with tool.sessions() as s:
         title = s.scalar(select(StoredActivity.title).where(StoredActivity.slug == rl.activity_slug)) or rl.title
     resource_id = rl.activity_slug or rl.resource_link_id
@@ -170,14 +195,45 @@ def resolve_lineitem(tool: Any, platform: Any, rl: ResourceLink, score_maximum: 
     return _remember(tool, rl.id, created.body["id"])
 
 
+def _claim_lineitem(tool: Any, rl_pk: int, claimant: str) -> bool:
+    """Atomically take the right to create the link's line item; False if another worker holds it."""
+    now = time.time()
+    with tool.sessions.begin() as s:
+        res = s.execute(
+            update(ResourceLink)
+            .where(
+                ResourceLink.id == rl_pk,
+                ResourceLink.lineitem_url == "",
+                ResourceLink.lineitem_claim_until < now,
+            )
+            .values(lineitem_claim_owner=claimant, lineitem_claim_until=now + LEASE_SECONDS)
+        )
+    return res.rowcount == 1
+
+
+def _release_lineitem(tool: Any, rl_pk: int, claimant: str) -> None:
+    with tool.sessions.begin() as s:
+        s.execute(
+            update(ResourceLink)
+            .where(ResourceLink.id == rl_pk, ResourceLink.lineitem_claim_owner == claimant)
+            .values(lineitem_claim_owner="", lineitem_claim_until=0.0)
+        )
+
+
+def _stored_lineitem(tool: Any, rl_pk: int) -> str:
+    with tool.sessions() as s:
+        return s.scalar(select(ResourceLink.lineitem_url).where(ResourceLink.id == rl_pk)) or ""
+
+
 def _remember(tool: Any, rl_pk: int, url: str) -> str:
+    """Store the line item's URL unless one is stored already; return the stored one."""
     with tool.sessions.begin() as s:
         s.execute(
             update(ResourceLink)
             .where(ResourceLink.id == rl_pk, ResourceLink.lineitem_url == "")
             .values(lineitem_url=url)
         )
-    return url
+    return _stored_lineitem(tool, rl_pk) or url
 
 
 def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> None:

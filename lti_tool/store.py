@@ -126,6 +126,9 @@ class ResourceLink(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     activity_slug: Mapped[str] = mapped_column(String(64), default="")
     lineitem_url: Mapped[str] = mapped_column(String(1000), default="")
+    # Who is finding or creating the line item, until when: one worker at a time may POST one.
+    lineitem_claim_owner: Mapped[str] = mapped_column(String(64), server_default="")
+    lineitem_claim_until: Mapped[float] = mapped_column(Float, server_default="0")
     lineitems_url: Mapped[str] = mapped_column(String(1000), default="")
     ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     nrps_url: Mapped[str] = mapped_column(String(1000), default="")

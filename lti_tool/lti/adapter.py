@@ -57,7 +57,9 @@ SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 
 STATE_TTL = 600  # seconds between OIDC login and launch
-JWKS_TTL = 300  # platform key sets are re-read this often (and at once on an unknown kid)
+JWKS_TTL = 300  # platform key sets are re-read this often (and at once on an unknown kid)...
+JWKS_TTL_MIN = 10  # ...or as the JWKS response's Cache-Control max-age says, bounded to these
+JWKS_TTL_MAX = 3600  # so a withdrawn key is trusted at most an hour after the platform drops it
 
 
 class LaunchError(Exception):
@@ -611,6 +613,24 @@ class ServiceError(Exception):
         return self.status is None or self.status in (401, 408, 409, 425, 429) or self.status >= 500
 
 
+def jwks_lifetime(cache_control: str | None) -> float:
+    """Seconds a fetched platform key set may be used: its max-age (bounded), else JWKS_TTL."""
+    max_age: float | None = None
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        name = name.strip().lower()
+        if name in ("no-store", "no-cache"):
+            return JWKS_TTL_MIN
+        if name == "max-age":
+            try:
+                max_age = float(value.strip().strip('"'))
+            except ValueError:
+                max_age = None
+    if max_age is None:
+        return JWKS_TTL
+    return min(max(max_age, JWKS_TTL_MIN), JWKS_TTL_MAX)
+
+
 class LtiAdapter:
     """Login, launch, deep linking and platform services for a tool whose state lives in `cache`."""
 
@@ -624,8 +644,11 @@ class LtiAdapter:
         clock_skew: float = 60.0,
         secure_cookies: bool = True,
         http: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.cache = cache
+        # Wall-clock seconds (shared with other hosts through the cache): when platform key sets expire.
+        self.clock = clock
         self.keyring = keyring
         self._find_platform = find_platform
         self.on_deployment = on_deployment
@@ -634,7 +657,7 @@ class LtiAdapter:
         self.http = http or requests.Session()
         self.http.headers["User-Agent"] = "ce-credit-lti"
         self._platforms: dict[tuple[str, str | None], tuple[float, PlatformConfig | None]] = {}
-        self._keys: dict[tuple[str, str], Any] = {}
+        self._keys: dict[tuple[str, str], tuple[float, Any]] = {}  # (keyset URL, kid): (expires, parsed key)
         self._keys_lock = threading.Lock()
 
     # registrations are looked up on every launch; a few seconds of caching keeps that off the database
@@ -783,7 +806,11 @@ class LtiAdapter:
     # --- platform keys
 
     def platform_key(self, keyset_url: str | None, kid: str | None) -> Any:
-        """The parsed public key for `kid` from the platform's JWKS; one re-fetch on an unknown kid."""
+        """The parsed public key for `kid` from the platform's JWKS; one re-fetch on an unknown kid.
+
+        Parsed keys live as long as the key set they came from (its Cache-Control max-age, else
+        JWKS_TTL, bounded), so a key the platform withdraws stops being trusted once that has passed.
+        """
         if not keyset_url:
             raise LaunchError(
                 "platform-keys", N_("The registration has no keyset URL."), N_("Set it with ce-credit platform add.")
@@ -793,10 +820,10 @@ class LtiAdapter:
                 "kid", N_("The id_token header has no kid."), N_("The platform must name its signing key.")
             )
         hit = self._keys.get((keyset_url, kid))
-        if hit is not None:
-            return hit
+        if hit is not None and hit[0] > self.clock():
+            return hit[1]
         for force in (False, True):
-            jwks = self._jwks(keyset_url, force)
+            jwks, expires, fresh = self._jwks(keyset_url, force)
             for jwk in jwks.get("keys", []):
                 if jwk.get("kid") == kid:
                     try:
@@ -809,8 +836,10 @@ class LtiAdapter:
                             params={"kid": repr(kid), "reason": exc},
                         ) from exc
                     with self._keys_lock:
-                        self._keys[(keyset_url, kid)] = key
+                        self._keys[(keyset_url, kid)] = (expires, key)
                     return key
+            if fresh:
+                break  # just fetched from the platform: fetching again would not find the kid either
         raise LaunchError(
             "signature",
             N_("The launch token is signed with key %(kid)s, which is not in the platform's key set at %(url)s."),
@@ -819,12 +848,14 @@ class LtiAdapter:
             params={"kid": repr(kid), "url": keyset_url},
         )
 
-    def _jwks(self, url: str, force: bool) -> dict[str, Any]:
-        ck = "jwks:" + hashlib.sha256(url.encode()).hexdigest()
+    def _jwks(self, url: str, force: bool) -> tuple[dict[str, Any], float, bool]:
+        """The platform's key set, when it expires, and whether it was fetched just now."""
+        ck = "jwks2:" + hashlib.sha256(url.encode()).hexdigest()
+        now = self.clock()
         if not force:
             cached = self.cache.get(ck)
-            if cached:
-                return cached
+            if isinstance(cached, dict) and cached.get("expires", 0) > now and isinstance(cached.get("jwks"), dict):
+                return cached["jwks"], cached["expires"], False
         try:
             r = self.http.get(url, timeout=10)
             r.raise_for_status()
@@ -837,8 +868,18 @@ class LtiAdapter:
                 status=502,
                 params={"url": url, "reason": exc},
             ) from exc
-        self.cache.set(ck, data, JWKS_TTL)
-        return data
+        if not isinstance(data, dict):
+            raise LaunchError(
+                "platform-keys",
+                N_("The platform's key set at %(url)s could not be read: %(reason)s."),
+                N_("Check the keyset URL and that the platform is reachable from the tool."),
+                status=502,
+                params={"url": url, "reason": "not a JSON object"},
+            )
+        ttl = jwks_lifetime(r.headers.get("Cache-Control"))
+        expires = now + ttl
+        self.cache.set(ck, {"jwks": data, "expires": expires}, ttl)
+        return data, expires, True
 
     # --- deep linking
 

@@ -59,7 +59,7 @@
         var current = "activity";
         var saving = false;
 
-        var TABS = [
+        var ALL_TABS = [
             ["activity", gettext("Activity")],
             ["people", gettext("Objectives and people")],
             ["credit", gettext("Credit")],
@@ -68,6 +68,16 @@
             ["grading", gettext("Grading")],
             ["olx", gettext("OLX")]
         ];
+        var TABS = ALL_TABS;
+        // A stored activity the engine cannot read opens on its OLX alone, with its problems, and
+        // saving sends that OLX: the form tabs would show a starter, which must never replace it.
+        var broken = !!(init.broken && init.broken.length);
+        if (broken) {
+            TABS = ALL_TABS.filter(function (t) { return t[0] === "olx"; });
+            current = "olx";
+            olxDirty = true;
+            problems = init.broken.map(function (p) { return {path: p.path || ["olx"], message: p.message, line: p.line}; });
+        }
         // Which tab shows a model path, for errors and the summary's links.
         function tabOf(path) {
             var head = path[0];
@@ -436,7 +446,7 @@
             if (saving) { return; }
             saving = true;
             var body = {settings: settings};
-            if (current === "olx" && olxDirty) { body.olx = olxText; } else { body.model = model; }
+            if ((current === "olx" || broken) && olxDirty) { body.olx = olxText; } else { body.model = model; }
             if (runtime.notify) { runtime.notify("save", {state: "start", message: gettext("Saving")}); }
             var headers = {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest"};
             var m = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
@@ -450,6 +460,7 @@
                         model = res.data.model;
                         olxText = res.data.olx;
                         olxDirty = false;
+                        if (broken) { broken = false; TABS = ALL_TABS; }
                         render();
                         if (runtime.notify) { runtime.notify("save", {state: "end"}); }
                         return;

@@ -294,6 +294,13 @@ def test_purge_removes_only_what_is_past_retention_and_reports_it(signed, tmp_pa
     ]
     r = CliRunner().invoke(main, ["records", "purge", "--store", str(store), "--before", "2999-01-01"])
     assert r.exit_code != 0 and "in the future" in r.output
+    for years in ("0", "4", "-1"):  # a typo must not wipe records boards may still audit
+        args = ["records", "purge", "--store", str(store), "--before", "2026-01-01", "--years", years]
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2 and "--years" in r.output and ">=5" in r.output.replace(" ", ""), r.output
+    assert [json.loads(x)["record"]["certificate_id"] for x in store.read_text().splitlines()] == [
+        signed.certificate_id
+    ]
 
 
 def test_the_roster_and_completions_commands_write_files(signed, tmp_path):

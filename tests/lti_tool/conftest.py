@@ -42,6 +42,8 @@ class TestPlatform:
         self.token_scopes: list[str] = []
         self.fail_plan: list[int] = []  # statuses to answer score POSTs with, one per request, before succeeding
         self.jwks_requests = 0
+        self.jwks_headers: dict[str, str] = {}
+        self.lineitems_get_delay = 0.0  # seconds each line-item container GET takes (to widen races)  # extra headers on the JWKS answer, e.g. Cache-Control
         self.auth_claims: dict[str, Any] = {}  # claims the /auth endpoint puts in the id_token
         self.flaky = False  # when set, every other service request fails with 500, 503 or 429
         self._flaky_n = 0
@@ -108,6 +110,14 @@ class TestPlatform:
         c.update(over)
         return {k: v for k, v in c.items() if v is not None}
 
+    def rotate(self) -> tuple[Any, str]:
+        """A new signing key replaces the old one in the JWKS (the old is withdrawn); returns the old key and kid."""
+        old = (self.key, self.kid)
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.jwk = public_jwk(self.key.public_key())
+        self.kid = self.jwk["kid"]
+        return old
+
     def sign(self, claims: dict[str, Any], key: Any = None, kid: str | None = None) -> str:
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
 
@@ -162,7 +172,7 @@ class TestPlatform:
                     return None
                 if path == "/jwks":
                     platform.jwks_requests += 1
-                    return self._json(200, {"keys": [platform.jwk]})
+                    return self._json(200, {"keys": [platform.jwk]}, headers=platform.jwks_headers)
                 if path == "/auth":
                     # The OIDC authorization endpoint: answer with an auto-posting form, like a real platform.
                     q = parse_qs(urlparse(self.path).query)
@@ -203,7 +213,10 @@ class TestPlatform:
                 if not self._authorised():
                     return None
                 if path == "/lineitems":
-                    return self._json(200, list(platform.lineitems.values()))
+                    with platform.lock:
+                        items = list(platform.lineitems.values())
+                    time.sleep(platform.lineitems_get_delay)
+                    return self._json(200, items)
                 if path == "/memberships":
                     return self._json(200, {"id": path, "context": {"id": "course-1"}, "members": platform.members})
                 return self._json(404, {})
@@ -426,3 +439,22 @@ def redis_prefix():
 @pytest.fixture
 def redis_url():
     return REDIS
+
+
+class Clock:
+    """An injectable clock: seconds since the epoch, moved on by hand."""
+
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture
+def manual_clock():
+    """A Clock starting now; tests move it on instead of sleeping."""
+    return Clock()

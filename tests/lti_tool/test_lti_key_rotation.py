@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
@@ -33,22 +32,9 @@ SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 AFTER_SWITCH = keys.SIGNING_DELAY + 1
 
 
-class Clock:
-    """An injectable clock: seconds since the epoch, moved on by hand."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 @pytest.fixture
-def clock():
-    return Clock()
+def clock(manual_clock):
+    return manual_clock
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -365,7 +351,7 @@ class CachingToolKeys:
     Canvas and Moodle behave so; the demo LMS on its own would fetch again on an unknown kid.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Any) -> None:
         self.clock = clock
         self.keyset: dict[str, Any] | None = None
         self.expires = 0.0

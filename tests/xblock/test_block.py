@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
+import subprocess
 
 import pytest
 from lxml import etree
@@ -522,3 +524,119 @@ def test_wrong_certificate_settings_refuse_the_certificate_clearly_and_keep_prog
     ok = telehealth.block(settings={})
     status, v = api(ok, "certificate")
     assert status == 200 and v["certificate"]["issued"] is True, v
+
+
+def pdftotext(data: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_an_empty_or_blank_full_name_is_typed_by_the_learner_and_printed_as_typed(telehealth):
+    for blank in ("", "   "):
+        b = telehealth.block(user_id=f"blank-{len(blank)}", user=XBlockUser(full_name=blank))
+        assert b._learner() == {"full_name": "", "anonymous": False, "staff": False}
+        status, v = api(b, "start")
+        assert status == 200  # signed in: the post-test is open even without a profile name
+        api(b, "submit", {"attempt": 1, "responses": answers(b, v)})
+        status, v = api(b, "continue")
+        api(b, "evaluation", {"answers": evaluation_answers(v)})
+        status, v = api(b, "attest", {"confirm": True})
+        assert v["details"]["values"]["legal_name"] == "" and v["details"]["prefilled_from_profile"] is False
+        status, err = api(b, "details", DETAILS | {"legal_name": blank})
+        assert status == 400 and err["field"] == "legal_name" and err["message"]
+        status, v = api(b, "details", DETAILS | {"legal_name": "Dana Typed-Name"})
+        assert status == 200 and v["step"] == "certificate", v
+        status, v = api(b, "certificate")
+        assert status == 200 and v["certificate"]["issued"] is True
+        pdf = get(b, "certificate_pdf")
+        assert pdf.status_code == 200 and pdf.body.startswith(b"%PDF")
+        assert pdftotext(pdf.body).count("Dana Typed-Name") == 1
+
+
+def test_a_runtime_without_a_user_id_is_anonymous_and_stores_nothing(telehealth):
+    # Public course preview: the LMS gives no user id. With or without a user service.
+    for kwargs in ({}, {"with_user_service": False}):
+        b = telehealth.block(user_id=None, **kwargs)
+        assert b._learner()["anonymous"] is True and b._learner()["full_name"] == ""
+        frag = b.student_view()
+        assert "Sign in to take the post-test" in frag.content
+        assert frag.json_init_args["view"]["anonymous"] is True and frag.json_init_args["view"]["step"] == "info"
+        for action in ("start", "submit", "evaluation", "attest", "details"):
+            status, err = api(b, action, {})
+            assert status == 403 and err["error"] == "sign-in", (action, err)
+        assert b.learner_state == {}
+        assert not [e for e in b.runtime.events if e[0] in ("grade", "completion")]
+
+
+def test_the_author_view_previews_what_a_learner_sees_with_a_note_and_no_key(telehealth):
+    assert CECreditBlock.has_author_view is True
+    b = telehealth.block(user_id="author")
+    frag = b.author_view()
+    assert frag.content.startswith('<p class="cec-author-note">Preview: this is what a learner sees.')
+    assert 'class="cec-root cec"' in frag.content  # the learner page itself follows
+    assert frag.js_init_fn == "CECreditXBlock" and frag.json_init_args["view"]["step"] == "info"
+    assert frag.json_init_args["view"]["info"]["title"] == b.activity.title
+    assert not SECRETS_RE.search(frag.content + json.dumps(frag.json_init_args))
+    urls = [r.data for r in frag.resources if r.kind == "url"]
+    assert "/resource/ce_credit/static/js/ce_credit.js" in urls
+    french = telehealth.block(user_id="author", language="fr").author_view().content
+    assert "Preview: this is what" not in french and 'lang="fr"' in french
+    assert b.learner_state == {}  # looking at the preview records nothing
+
+
+def test_a_broken_stored_activity_is_explained_to_authors_and_learners_never_a_500(telehealth):
+    learner = telehealth.block()
+    status, v = api(learner, "start")  # progress made before the activity broke
+    kept = json.loads(json.dumps(learner.learner_state))
+    learner.activity_olx = learner.activity_olx.replace('pass_mark="75"', 'pass_mark="0"')
+    assert kept["attempts"]
+
+    content = learner.student_view().content
+    assert "not available at the moment" in content and 'role="alert"' in content
+    assert "pass mark" not in content.lower()  # the details are for the course team
+    status, err = api(learner, "view")
+    assert status == 503 and err["error"] == "activity-unavailable" and "progress" in err["message"]
+    assert learner.student_view_data()["error"] == "activity-unavailable"
+    assert learner.learner_state == kept
+
+    author = telehealth.block(user_id="author").author_view().content
+    assert "Learners cannot use this activity until these problems are fixed" in author
+    assert 'lang="en"' in author and "The pass mark must be a percentage from 1 to 100, not 0." in author
+    staff_user = XBlockUser(full_name="Sam Staff")
+    staff_user.opt_attrs["edx-platform.user_is_staff"] = True
+    assert "pass mark" in telehealth.block(user_id="staff", user=staff_user).student_view().content
+
+    french = telehealth.block(language="fr").student_view().content
+    assert "not available at the moment" not in french and 'lang="fr"' in french
+
+
+class _ServiceCatalogue:
+    """An i18n service that translates, as Open edX's does with the block's or atlas's catalogue."""
+
+    def __init__(self, language, table):
+        self.language, self.table = language, table
+
+    def get_language(self):
+        return self.language
+
+    def gettext(self, text):
+        return self.table.get(text, text)
+
+    def get_javascript_i18n_catalog_url(self, block):
+        return None
+
+
+def test_the_runtime_i18n_service_translates_python_strings_before_the_packaged_catalogue(telehealth):
+    service = _ServiceCatalogue("fr", {"Loading the CE activity...": "Chargement (catalogue du LMS)..."})
+    b = telehealth.block(i18n=service)
+    content = b.student_view().content
+    assert "Chargement (catalogue du LMS)..." in content
+    # A string the service does not know still comes from the packaged French catalogue.
+    packaged = telehealth.block(language="fr")._(
+        "This CE activity needs JavaScript. Please turn it on and reload the page."
+    )
+    assert packaged != "This CE activity needs JavaScript. Please turn it on and reload the page."
+    assert html.escape(packaged) in content
+    # Handler messages go the same way.
+    service.table["The request names no action."] = "La requête ne nomme aucune action (LMS)."
+    status, err = api(b, None)
+    assert status == 400 and err["message"] == "La requête ne nomme aucune action (LMS)."

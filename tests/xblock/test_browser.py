@@ -379,3 +379,53 @@ def test_the_whole_flow_works_with_the_keyboard_alone(workbench, browser, tmp_pa
     assert path.read_bytes().startswith(b"%PDF")
     shot(page, "30-keyboard-certificate")
     ctx.close()
+
+
+def test_a_broken_stored_activity_opens_on_its_olx_and_the_author_fixes_it_there(browser, tmp_path):
+    """An activity the engine no longer accepts (an old export, a hand edit) is fixed in Studio, not a 500."""
+    import json
+    import sqlite3
+
+    pytest.importorskip("workbench")
+    with run_workbench(tmp_path) as base:
+        page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        href = page.get_by_role("link", name="CE Credit: Trauma-Informed Care").first.get_attribute("href")
+        db = sqlite3.connect(tmp_path / "var" / "workbench.db")
+        rows = db.execute(
+            "SELECT id, state FROM workbench_xblockstate WHERE scenario LIKE 'ce-credit-trauma-informed-care%' "
+            "AND tag = 'ce_credit' AND scope = 'definition' AND state LIKE '%activity_olx%'"
+        ).fetchall()
+        assert len(rows) == 1, rows
+        state = json.loads(rows[0][1])
+        assert 'pass_mark="75"' in state["activity_olx"]
+        state["activity_olx"] = state["activity_olx"].replace('pass_mark="75"', 'pass_mark="0"')
+        db.execute("UPDATE workbench_xblockstate SET state = ? WHERE id = ?", (json.dumps(state), rows[0][0]))
+        db.commit()
+
+        page.goto(base + href)  # the learner page says it is unavailable, without the details
+        page.wait_for_selector(".cec-root[role=alert]")
+        assert "not available at the moment" in page.inner_text(".cec-root")
+        page.goto(base + href.rstrip("/") + "/studio_view/")
+        page.wait_for_selector(".cecs-tabs")
+        tabs = page.get_by_role("tab")
+        assert tabs.count() == 1 and tabs.first.inner_text().startswith("OLX")
+        summary = page.inner_text(".cecs-summary")
+        line = next(i for i, t in enumerate(state["activity_olx"].splitlines(), 1) if 'pass_mark="0"' in t)
+        assert f"OLX line {line}" in summary and "pass mark" in summary.lower()
+        area = page.get_by_role("textbox", name="OLX")
+        assert area.input_value() == state["activity_olx"]  # the author's activity, not a starter
+        area.fill(area.input_value().replace('pass_mark="0"', 'pass_mark="80"'))
+        with page.expect_response(lambda r: "studio_save" in r.url) as resp:
+            page.locator(".cec-studio-save").click()
+        assert resp.value.status == 200
+        page.wait_for_selector(".cecs-summary", state="detached")
+        assert page.get_by_role("tab").count() == 7  # every form tab is back
+        page.get_by_role("tab", name="Post-test").click()
+        assert page.get_by_label("Pass mark (percent)").input_value() == "80"
+        page.goto(base + href)
+        page.wait_for_selector("text=Start the post-test")
+        assert errors == []
+        db.close()

@@ -130,6 +130,21 @@ def test_validation_panel_lists_problems_of_a_broken_stored_activity():
     assert msgs and "pass mark" in msgs[0].text.lower()
 
 
+def test_a_broken_stored_activity_opens_the_editor_on_its_olx_with_every_problem_and_line():
+    b = course().block(None)
+    broken = b.activity_olx.replace('pass_mark="75"', 'pass_mark="0"')
+    b.activity_olx = broken
+    init = b.studio_view().json_init_args
+    assert init["olx"] == broken  # what the author wrote is shown, not a starter
+    assert init["broken"] and all(p["path"] == ["olx"] and p["line"] for p in init["broken"])
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if 'pass_mark="0"' in text)
+    assert init["broken"][0]["line"] == line and "pass mark" in init["broken"][0]["message"].lower()
+    assert course().block(None).studio_view().json_init_args["broken"] == []
+    # The fix goes through the OLX, as the editor sends it; the form tabs never replace it.
+    status, body = save(b, {"olx": broken.replace('pass_mark="0"', 'pass_mark="80"')})
+    assert status == 200 and b.activity.policy.pass_mark == 80 and b.studio_view().json_init_args["broken"] == []
+
+
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 500) | st.text(max_size=6),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),

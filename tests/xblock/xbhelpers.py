@@ -54,8 +54,8 @@ class LanguageI18n(NullI18nService):
 class CERuntime(TestRuntime):
     """TestRuntime with the URLs a handler needs and publish() recorded, as in the LMS."""
 
-    def __init__(self, kvs, user=None, language="en", settings=None, with_user_service=True):
-        services = {"field-data": KvsFieldData(kvs), "i18n": LanguageI18n(language)}
+    def __init__(self, kvs, user=None, language="en", settings=None, with_user_service=True, i18n=None):
+        services = {"field-data": KvsFieldData(kvs), "i18n": i18n or LanguageI18n(language)}
         if with_user_service:
             services["user"] = CurrentUserService(user or XBlockUser(full_name="Dana Q. Learner"))
         services["settings"] = SettingsService(settings or {})
