@@ -50,6 +50,7 @@ RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 # Attributes of the <ce_credit> root that belong to the activity (everything else is a block setting).
 ACTIVITY_ATTRIBUTES = frozenset({"id", "version", "display_name", "format", "level", "duration_minutes", "min_minutes"})
 GRADE_POLICIES = ("best", "last")
+EXPORT_KINDS = ("completion", "attendance", "annual", "roster-csv", "roster-xlsx")
 # Accommodation bounds: generous, but a typo such as 300 attempts is refused rather than stored.
 MAX_EXTRA_ATTEMPTS = 20
 MAX_EXTRA_MINUTES = 24 * 60
@@ -90,6 +91,15 @@ def _json_response(body: Any, status: int = 200) -> Response:
         status=status,
         content_type="application/json",
         charset="utf-8",
+    )
+
+
+def _csv_download(rows: Any, header: tuple[str, ...], name: str, stem: str) -> Response:
+    return Response(
+        body="".join(records.csv_lines(rows, header=header)).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        content_disposition=f'attachment; filename="{name}-{stem}.csv"',
     )
 
 
@@ -150,6 +160,14 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
     )
     evaluation_sums = Dict(
         help="records.add_evaluation_to_sums of every submitted evaluation",
+        scope=Scope.user_state_summary,
+        default={},
+    )
+    # The attendance list: staff cannot read other learners' state, so each learner's progress is
+    # noted here (records.participation_to_dict) when it changes, and again on their next visit if
+    # a concurrent write lost it.
+    participation = Dict(
+        help="learner key -> records.participation_to_dict of their progress",
         scope=Scope.user_state_summary,
         default={},
     )
@@ -382,7 +400,10 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         self._reconcile_certificate()
         learner = self._learner()
         # An attempt whose time ran out while the learner was away is stored closed (and graded).
-        view = self._view(self._store_expired(self._state(), self.now(), learner), learner)
+        state = self._store_expired(self._state(), self.now(), learner)
+        if not learner["anonymous"]:
+            self._note_participation(state, only_if_missing=True)  # saved by runtime.render, as the LMS renders
+        view = self._view(state, learner)
         lang = self._language()
         _ = self._
         staff_html = self._staff_summary_html() if learner["staff"] else ""
@@ -541,6 +562,8 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         action = esc(self.runtime.handler_url(self, "export"))
         kinds = (
             ("completion", _("Completion list (CSV)")),
+            ("attendance", _("Attendance list: everyone who started (CSV)")),
+            ("annual", _("Annual summary (CSV)")),
             ("roster-xlsx", _("CE Broker roster (Excel)")),
             ("roster-csv", _("CE Broker roster (CSV)")),
         )
@@ -636,7 +659,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
 
     @XBlock.handler
     def export(self, request: Any, suffix: str = "") -> Response:
-        """Staff: GET ?kind=completion|roster-csv|roster-xlsx&start=&end= (ISO dates, inclusive; either optional).
+        """Staff: GET ?kind=completion|attendance|annual|roster-csv|roster-xlsx&start=&end= (ISO dates, inclusive).
 
         The rows come from the issued-certificate index; revoked and superseded certificates are left
         out (a correction's new record is in). The roster also needs provider_tracking and course_number.
@@ -650,11 +673,13 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             return _error(503, "activity-unavailable", self._unavailable_message())
         params = request.params
         kind = params.get("kind", "completion")
-        if kind not in ("completion", "roster-csv", "roster-xlsx"):
+        if kind not in EXPORT_KINDS:
             return _error(
                 400,
                 "kind",
-                _("The report must be completion, roster-csv or roster-xlsx, not {value!r}.").format(value=kind),
+                _("The report must be one of {kinds}, not {value!r}.").format(
+                    kinds=", ".join(EXPORT_KINDS), value=kind
+                ),
                 "kind",
             )
         bounds: dict[str, Any] = {}
@@ -674,15 +699,19 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         exclude = set(self._statuses())
         index = list((self.issued_certificates or {}).values())
         stem = f"{self.activity.id}-{bounds['start'] or 'all'}-{bounds['end'] or 'all'}"
+        if kind == "attendance":
+            # Everyone who started in the range (by the day they started), completed or not.
+            people = (records.participation_from_dict(e) for e in (self.participation or {}).values())
+            return _csv_download(
+                records.attendance_rows(people, **bounds), records.ATTENDANCE_COLUMNS, "attendance", stem
+            )
+        if kind == "annual":
+            return _csv_download(
+                records.annual_rows(index, exclude=exclude, **bounds), records.ANNUAL_COLUMNS, "annual-summary", stem
+            )
         if kind == "completion":
             rows = records.completion_rows(index, exclude=exclude, **bounds)
-            body = "".join(records.csv_lines(rows, header=records.COMPLETION_COLUMNS)).encode("utf-8")
-            return Response(
-                body=body,
-                content_type="text/csv",
-                charset="utf-8",
-                content_disposition=f'attachment; filename="completions-{stem}.csv"',
-            )
+            return _csv_download(rows, records.COMPLETION_COLUMNS, "completions", stem)
         tracking = (params.get("provider_tracking") or "").strip()
         course = (params.get("course_number") or "").strip()
         for name, value, label in (
@@ -1137,6 +1166,28 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             stats["certificates"] = stats.get("certificates", 0) + 1
         if stats != (self.stats or {}):
             self.stats = stats
+        self._note_participation(after)
+
+    def _note_participation(self, state: LearnerState, only_if_missing: bool = False) -> None:
+        """Keep this learner's line of the attendance list in step with their state."""
+        key = self._learner_key()
+        index = self.participation or {}
+        if only_if_missing and key in index:
+            return
+        svc = self.runtime.service(self, "user")
+        user = svc.get_current_user() if svc is not None else None
+        attrs = getattr(user, "opt_attrs", None) or {}
+        p = records.participation_of(
+            state,
+            activity_id=self.activity.id,
+            learner_id=str(attrs.get("edx-platform.username") or key),
+            learner_name=(getattr(user, "full_name", "") or "").strip(),
+        )
+        if p is None:
+            return
+        entry = records.participation_to_dict(p)
+        if index.get(key) != entry:
+            self.participation = {**index, key: entry}
 
     def _add_attempts_to_sums(self, before: LearnerState, after: LearnerState) -> None:
         # Only attempts that became scored in this request: a retried submit adds nothing.

@@ -84,25 +84,9 @@ def participations(
 ) -> Iterator[rec_mod.Participation]:
     """Attendance rows for records.attendance_rows: everyone who started, completed or not."""
     for row, st in rows:
-        if st.started_at is None and not st.attempts:
-            continue
-        started = st.started_at or st.attempts[0].started_at
-        c = st.certificate or {}
-        signed = c.get("signed") or {}
-        accs = (signed.get("record") or {}).get("accreditations") or []
-        issued = c.get("issued_at")
-        yield rec_mod.Participation(
-            activity_id=activity_id,
-            learner_id=row.user_sub,
-            learner_name=row.name or (st.details or {}).get("legal_name", ""),
-            started_at=_aware(started),
-            completed_at=_aware(datetime.fromisoformat(issued.replace("Z", "+00:00"))) if issued else None,
-            passed=st.passed if st.submitted else None,
-            attempts=len(st.submitted),
-            evaluation_submitted=st.evaluation_submitted_at is not None,
-            certificate_id=c.get("id", ""),
-            credits="; ".join(f"{a.get('body_name', '')} {a.get('credits', '')}" for a in accs),
-        )
+        p = rec_mod.participation_of(st, activity_id=activity_id, learner_id=row.user_sub, learner_name=row.name or "")
+        if p is not None:
+            yield p
 
 
 def first_scores(

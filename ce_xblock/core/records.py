@@ -126,6 +126,53 @@ def attendance_rows(
         )
 
 
+def participation_of(state: Any, *, activity_id: str, learner_id: str, learner_name: str = "") -> Participation | None:
+    """One learner's attendance line from their flow.LearnerState (None if they have not started).
+
+    The name is the legal name they confirmed for the certificate, else the one the home knows.
+    """
+    if state.started_at is None and not state.attempts:
+        return None
+    started = state.started_at or state.attempts[0].started_at
+    c = state.certificate or {}
+    accs = ((c.get("signed") or {}).get("record") or {}).get("accreditations") or []
+    issued = c.get("issued_at")
+    return Participation(
+        activity_id=activity_id,
+        learner_id=learner_id,
+        learner_name=(state.details or {}).get("legal_name") or learner_name,
+        started_at=_aware(started),
+        completed_at=_aware(datetime.fromisoformat(issued.replace("Z", "+00:00"))) if issued else None,
+        passed=state.passed if state.submitted else None,
+        attempts=len(state.submitted),
+        evaluation_submitted=state.evaluation_submitted_at is not None,
+        certificate_id=c.get("id", ""),
+        credits="; ".join(f"{a.get('body_name', '')} {a.get('credits', '')}" for a in accs),
+    )
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def participation_to_dict(p: Participation) -> dict[str, Any]:
+    """JSON-safe, for a home that keeps the attendance list itself (the XBlock)."""
+    d = {f: getattr(p, f) for f in Participation.__dataclass_fields__}
+    d["started_at"] = p.started_at.isoformat()
+    d["completed_at"] = p.completed_at.isoformat() if p.completed_at else None
+    return d
+
+
+def participation_from_dict(d: Mapping[str, Any]) -> Participation:
+    return Participation(
+        **{
+            **d,
+            "started_at": datetime.fromisoformat(d["started_at"]),
+            "completed_at": datetime.fromisoformat(d["completed_at"]) if d.get("completed_at") else None,
+        }
+    )
+
+
 COMPLETION_COLUMNS = (
     "certificate_id",
     "completion_date",
@@ -487,10 +534,16 @@ class AnnualLine:
     credits: dict[str, Decimal]  # accreditor body name -> credits awarded in total
 
 
-def annual_summary(records: Iterable[RecordLike], *, exclude: Container[str] = ()) -> list[AnnualLine]:
+def annual_summary(
+    records: Iterable[RecordLike],
+    *,
+    exclude: Container[str] = (),
+    start: date | None = None,
+    end: date | None = None,
+) -> list[AnnualLine]:
     """Per calendar year and activity: certificates issued and credits awarded per accreditor."""
     lines: dict[tuple[int, str], AnnualLine] = {}
-    for rec in select(records, exclude=exclude):
+    for rec in select(records, exclude=exclude, start=start, end=end):
         k = (rec.completion_date.year, rec.activity_id)
         line = lines.get(k)
         if line is None:
@@ -499,6 +552,16 @@ def annual_summary(records: Iterable[RecordLike], *, exclude: Container[str] = (
         for a in rec.accreditations:
             line.credits[a.body_name] += a.credits
     return [lines[k] for k in sorted(lines)]
+
+
+ANNUAL_COLUMNS = ("year", "activity_id", "activity_title", "certificates", "credits")
+
+
+def annual_rows(records: Iterable[RecordLike], **filters: Any) -> Iterator[tuple[str, ...]]:
+    """The annual summary as CSV rows; credits as "APA 8; NBCC 8" (accreditors in name order)."""
+    for line in annual_summary(records, **filters):
+        credits = "; ".join(f"{body} {amount}" for body, amount in sorted(line.credits.items()))
+        yield (str(line.year), line.activity_id, line.activity_title, str(line.completions), credits)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -287,6 +287,61 @@ def test_the_completion_list_and_ce_broker_roster_have_the_expected_shape_and_da
     assert cells[0][0] == "1234" and cells[0][4] == "LPC 1234" and cells[0][5].date().isoformat() == "2026-03-02"
 
 
+def test_the_attendance_list_has_everyone_who_started_and_the_annual_summary_counts_certificates(course):
+    rng = random.Random(11)
+    done = finish(take(course, "a", rng, 0.9), "Ana Legal-Name", rng)
+    take(course, "b", rng, 0.0)  # failed once, stopped there
+    started_only = course.block("c", user=learner_user("Learner c"))
+    assert api(started_only, "start", {"attempt": 1})[0] == 200
+    course.block("d", user=learner_user("Learner d")).student_view()  # only looked: not in the list
+    staff = course.block("staff", user=staff_user())
+
+    resp = get(staff, "export", query="kind=attendance")
+    assert resp.status_code == 200 and resp.content_type == "text/csv"
+    assert 'filename="attendance-' in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(resp.text)))
+    assert tuple(rows[0]) == records.ATTENDANCE_COLUMNS
+    by_id = {r[1]: dict(zip(records.ATTENDANCE_COLUMNS, r, strict=True)) for r in rows[1:]}
+    assert sorted(by_id) == ["a", "b", "c"]
+    a, b, c = by_id["a"], by_id["b"], by_id["c"]
+    assert (a["learner_name"], a["post_test"], a["evaluation"], a["certificate_id"]) == (
+        "Ana Legal-Name",
+        "passed",
+        "submitted",
+        done,
+    )
+    assert a["completed"].startswith("2026-03-02") and "National Board for Certified Counselors 3" in a["credits"]
+    assert (b["learner_name"], b["post_test"], b["attempts"], b["completed"]) == ("Learner b", "not passed", "1", "")
+    assert (c["post_test"], c["attempts"], c["certificate_id"]) == ("not taken", "0", "")
+    assert all(r["started"].startswith("2026-03-02") for r in by_id.values())
+    later = get(staff, "export", query="kind=attendance&start=2026-03-03")
+    assert list(csv.reader(io.StringIO(later.text))) == [list(records.ATTENDANCE_COLUMNS)]
+
+    # A learner whose line a racing write lost is listed again when they next load the page.
+    staff.participation = {k: v for k, v in staff.participation.items() if k != "b"}
+    staff.save()
+    assert "b" not in {r[1] for r in csv.reader(io.StringIO(get(staff, "export", query="kind=attendance").text))}
+    back = course.block("b", user=learner_user("Learner b"))
+    back.runtime.render(back, "student_view")  # as the LMS renders it: the runtime saves the fields
+    staff = course.block("staff", user=staff_user())  # a new request reads the shared fields afresh
+    assert "b" in {r[1] for r in csv.reader(io.StringIO(get(staff, "export", query="kind=attendance").text))}
+
+    annual = get(staff, "export", query="kind=annual")
+    assert annual.status_code == 200 and 'filename="annual-summary-' in annual.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(annual.text)))
+    assert tuple(rows[0]) == records.ANNUAL_COLUMNS
+    assert len(rows) == 2 and rows[1][:4] == ["2026", staff.activity.id, staff.activity.title, "1"]
+    assert rows[1][4] == "; ".join(
+        f"{a.body_name} {a.credits}"
+        for a in sorted(
+            records.as_record(next(iter(staff.issued_certificates.values()))).accreditations, key=lambda x: x.body_name
+        )
+    )
+    none = get(staff, "export", query="kind=annual&end=2025-12-31")
+    assert list(csv.reader(io.StringIO(none.text))) == [list(records.ANNUAL_COLUMNS)]
+    assert get(course.block("a", user=learner_user("Learner a")), "export", query="kind=attendance").status_code == 403
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
