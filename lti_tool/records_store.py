@@ -37,7 +37,7 @@ def status_log(session: Any, cert_ids: Iterable[str] | None = None) -> list[cert
     if cert_ids is not None:
         q = q.where(CertificateStatusEntry.cert_id.in_(list(cert_ids)))
     return [
-        cert.StatusEvent(e.cert_id, cert.Status(e.status), e.reason, _aware(e.at), e.replacement_id)
+        cert.StatusEvent(e.cert_id, cert.Status(e.status), e.reason, rec_mod.as_aware(e.at), e.replacement_id)
         for e in session.scalars(q)
     ]
 
@@ -107,13 +107,6 @@ def evaluations(
         at = st.evaluation_submitted_at
         if at is not None and rec_mod.in_range(at.date(), start, end):
             yield dict(st.evaluation_answers)
-
-
-def _aware(d: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; the tool stores UTC.
-    from datetime import UTC  # noqa: PLC0415
-
-    return d if d.tzinfo is not None else d.replace(tzinfo=UTC)
 
 
 # --- verification -------------------------------------------------------------------------------

@@ -141,8 +141,8 @@ def participation_of(state: Any, *, activity_id: str, learner_id: str, learner_n
         activity_id=activity_id,
         learner_id=learner_id,
         learner_name=(state.details or {}).get("legal_name") or learner_name,
-        started_at=_aware(started),
-        completed_at=_aware(datetime.fromisoformat(issued.replace("Z", "+00:00"))) if issued else None,
+        started_at=as_aware(started),
+        completed_at=as_aware(datetime.fromisoformat(issued.replace("Z", "+00:00"))) if issued else None,
         passed=state.passed if state.submitted else None,
         attempts=len(state.submitted),
         evaluation_submitted=state.evaluation_submitted_at is not None,
@@ -151,7 +151,8 @@ def participation_of(state: Any, *, activity_id: str, learner_id: str, learner_n
     )
 
 
-def _aware(d: datetime) -> datetime:
+def as_aware(d: datetime) -> datetime:
+    """A stored time without a zone is UTC."""
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 

@@ -40,6 +40,8 @@ from pylti1p3.registration import Registration as LibRegistration
 from pylti1p3.service_connector import ServiceConnector
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config.abstract import ToolConfAbstract
+from werkzeug.datastructures import ResponseCacheControl
+from werkzeug.http import parse_cache_control_header
 
 from ce_xblock.core.locale import N_
 
@@ -615,20 +617,13 @@ class ServiceError(Exception):
 
 def jwks_lifetime(cache_control: str | None) -> float:
     """Seconds a fetched platform key set may be used: its max-age (bounded), else JWKS_TTL."""
-    max_age: float | None = None
-    for directive in (cache_control or "").split(","):
-        name, _, value = directive.strip().partition("=")
-        name = name.strip().lower()
-        if name in ("no-store", "no-cache"):
-            return JWKS_TTL_MIN
-        if name == "max-age":
-            try:
-                max_age = float(value.strip().strip('"'))
-            except ValueError:
-                max_age = None
-    if max_age is None:
+    # Directive names are case-insensitive (RFC 9111); werkzeug matches them as written.
+    cc = parse_cache_control_header((cache_control or "").lower(), cls=ResponseCacheControl)
+    if cc.no_store or cc.no_cache:
+        return JWKS_TTL_MIN
+    if cc.max_age is None:
         return JWKS_TTL
-    return min(max(max_age, JWKS_TTL_MIN), JWKS_TTL_MAX)
+    return min(max(float(cc.max_age), JWKS_TTL_MIN), JWKS_TTL_MAX)
 
 
 class LtiAdapter:
