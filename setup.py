@@ -70,7 +70,7 @@ setup(
             "pytest>=8",
             "hypothesis>=6.100",
             "ruff==0.17.6",  # pinned: ruff format also formats the Python blocks in docs/*.md
-            "jsonschema>=4.20",
+            "jsonschema[format-nongpl]>=4.20",  # with the format checkers: date-time, uri
             "xblock-sdk>=0.14",
             "XBlock[django]>=5",
             "Django>=4.2,<6",

@@ -16,6 +16,7 @@ import math
 import os
 import re
 import string
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -105,6 +106,25 @@ def _csv_download(rows: Any, header: tuple[str, ...], name: str, stem: str) -> R
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> Response:
     return _json_response({"error": code, "message": message, "field": field}, status)
+
+
+_warm_up_started = False
+
+
+def _warm_up_certificates() -> None:
+    """Import the PDF code and load every certificate font in a daemon thread, once per LMS process,
+    from its first CE page, so that no learner asking for a certificate waits ~150 ms for a font."""
+    global _warm_up_started
+    if _warm_up_started:
+        return
+    _warm_up_started = True
+
+    def run() -> None:
+        from ce_xblock.core import pdf  # noqa: PLC0415 - reportlab loads off the request thread
+
+        pdf.warm_up(all_scripts=True)
+
+    threading.Thread(target=run, name="ce-credit-font-warm-up", daemon=True).start()
 
 
 @XBlock.needs("i18n")
@@ -391,6 +411,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
 
     @XBlock.supports("multi_device")
     def student_view(self, context: dict | None = None) -> Fragment:
+        _warm_up_certificates()
         problems = self._activity_problems()
         if problems:
             log.error("ce_credit %s: the stored activity cannot be read: %s", self.scope_ids.usage_id, problems[0])

@@ -221,6 +221,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if s is not None:
             s.close()
 
+    # Load every certificate font in the background now, so the first learner of a fresh worker
+    # whose name is in Chinese or Korean does not wait ~150 ms for it (once per process).
+    from ce_xblock.core import pdf as pdf_mod
+
+    pdf_mod.warm_up_in_background()
+
     if cfg["OUTBOX_THREAD"]:
         from .outbox import start_thread
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
@@ -98,10 +99,19 @@ class FontMissing(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 
 _loaded: dict[str, TTFont] = {}
+_font_load_lock = threading.Lock()
 
 
 def font(name: str) -> TTFont:
     f = _loaded.get(name)
+    if f is None:
+        with _font_load_lock:
+            return _load_font(name)
+    return f
+
+
+def _load_font(name: str) -> TTFont:
+    f = _loaded.get(name)  # another thread may have loaded it while this one waited
     if f is None:
         filename, system_path, package = FONTS[name]
         for candidate in (FONT_DIR / filename, Path(system_path)):
@@ -152,9 +162,37 @@ def _slim_name_table(f: TTFont) -> None:
     face.get_table = get_table
 
 
-def warm_up() -> None:
-    """Load the Latin fonts now (a worker can call this at start so the first certificate is fast)."""
+_font_lock = threading.Lock()
+_warm_up_started = False
+
+
+def warm_up(all_scripts: bool = False) -> None:
+    """Load the fonts now, so that the first certificate of a worker is fast.
+
+    The Latin font always; with `all_scripts`, also every other font that is available (the CJK
+    and Korean fonts take 40-70 ms each to load). A font that is not installed is skipped here:
+    a certificate that needs it says so when it is issued.
+    """
     font("CE-Sans")
+    if all_scripts:
+        for name in FONTS:
+            try:
+                face = font(name).face
+            except FontMissing:
+                continue
+            # The first lookups build reportlab's subsetting state; do them here, not in a request.
+            face.charToGlyph.get(0x41)
+
+
+def warm_up_in_background() -> None:
+    """Start `warm_up(all_scripts=True)` in a daemon thread, once per process (a home calls this
+    when a worker starts, or on its first page, so that no learner waits for a font to load)."""
+    global _warm_up_started
+    with _font_lock:
+        if _warm_up_started:
+            return
+        _warm_up_started = True
+    threading.Thread(target=warm_up, args=(True,), name="ce-credit-font-warm-up", daemon=True).start()
 
 
 def _covers(name: str, cp: int) -> bool:

@@ -33,6 +33,33 @@ def test_the_schema_check_can_fail(signed):
     assert len(list(VALIDATOR.iter_errors(credential))) >= 2
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("issuanceDate", "2026-13-45T25:61:00Z"),  # no such date or time
+        ("issuanceDate", "5 December 2026"),  # a date, but not RFC 3339
+        ("awardedDate", "2026-12-05 10:00"),  # no seconds, no offset
+        ("activityEndDate", "2026-12-05"),  # a date alone
+    ],
+)
+def test_the_schema_checks_date_times(signed, field, value):
+    """The schema's `format: date-time` is only enforced with jsonschema's format extras
+    (rfc3339-validator); without them these would pass silently."""
+    credential = cr.build_credential(signed)
+    holder = credential["credentialSubject"] if field == "activityEndDate" else credential
+    assert field in holder
+    holder[field] = value
+    assert any(e.validator == "format" for e in VALIDATOR.iter_errors(credential)), value
+
+
+def test_the_credentials_date_times_carry_an_offset(signed):
+    credential = cr.build_credential(signed)
+    values = [credential["issuanceDate"], credential["awardedDate"], credential["credentialSubject"]["activityEndDate"]]
+    for value in values:
+        assert VALIDATOR.format_checker.conforms(value, "date-time"), value
+        assert value.endswith("Z") or value[-6] in "+-", value
+
+
 def test_the_credential_carries_the_achievement_credits_and_result(signed):
     c = cr.build_credential(signed)
     assert c["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
