@@ -656,14 +656,17 @@ class LtiAdapter:
         self._keys_lock = threading.Lock()
 
     # registrations are looked up on every launch; a few seconds of caching keeps that off the database
+    PLATFORM_TTL = 5.0
+
     def find_platform(self, issuer: str, client_id: str | None) -> PlatformConfig | None:
         k = (issuer, client_id)
         hit = self._platforms.get(k)
-        now = time.monotonic()
+        # The same injectable clock as platform-key expiry, so tests (and every decision) share one time.
+        now = self.clock()
         if hit and hit[0] > now:
             return hit[1]
         platform = self._find_platform(issuer, client_id)
-        self._platforms[k] = (now + 5.0, platform)
+        self._platforms[k] = (now + self.PLATFORM_TTL, platform)
         return platform
 
     def forget_platforms(self) -> None:
