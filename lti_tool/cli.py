@@ -216,12 +216,15 @@ def library_import(files: tuple[Path, ...]) -> None:
 def library_list() -> None:
     from sqlalchemy import select
 
-    from .store import StoredActivity
+    from .store import Registration, StoredActivity
 
     app = _app()
     with _tool(app).sessions() as s:
-        for a in s.scalars(select(StoredActivity).order_by(StoredActivity.slug)):
-            click.echo(f"{a.slug}  v{a.version}  {a.title}")
+        issuers = {r.id: f"{r.issuer} {r.client_id}" for r in s.scalars(select(Registration))}
+        for a in s.scalars(select(StoredActivity).order_by(StoredActivity.slug, StoredActivity.owner_id)):
+            # Shared: every platform's instructors may choose it. Otherwise one platform's own copy.
+            owner = "shared" if not a.owner_id else f"platform {a.owner_id} ({issuers.get(a.owner_id, 'removed')})"
+            click.echo(f"{a.slug}  v{a.version}  {a.title}  [{owner}]")
 
 
 @click.group("db")

@@ -27,9 +27,17 @@ from ce_xblock.core.locale import translator
 
 from . import accommodations
 from .launches import LaunchContext
-from .store import IssuedCertificate, LearnerRecord, OutboxScore, ResourceLink, StoredActivity, ToolKey
+from .store import (
+    SHARED_LIBRARY,
+    IssuedCertificate,
+    LearnerRecord,
+    OutboxScore,
+    ResourceLink,
+    StoredActivity,
+    ToolKey,
+)
 
-_activity_cache: dict[str, tuple[datetime, Activity, float]] = {}
+_activity_cache: dict[tuple[int, str], tuple[datetime, Activity, float]] = {}
 _activity_lock = threading.Lock()
 _cert_keys: dict[str, Any] = {}
 
@@ -37,28 +45,40 @@ _cert_keys: dict[str, Any] = {}
 ACTIVITY_TTL = 2.0  # seconds a worker trusts its parsed copy before checking for an edit
 
 
-def activity_for(tool: Any, slug: str) -> Activity | None:
-    """The activity with this slug, parsed once per process and re-parsed when it is edited."""
+def activity_for(tool: Any, slug: str, owner: int = SHARED_LIBRARY) -> Activity | None:
+    """The activity with this slug as registration `owner` sees it, parsed once per process and
+    re-parsed when it is edited."""
     now = time.monotonic()
-    hit = _activity_cache.get(slug)
+    key = (owner, slug)
+    hit = _activity_cache.get(key)
     if hit and hit[2] > now:
         return hit[1]
+    visible = (StoredActivity.slug == slug, StoredActivity.owner_id.in_({owner, SHARED_LIBRARY}))
     with tool.sessions() as s:
-        updated_at = s.scalar(select(StoredActivity.updated_at).where(StoredActivity.slug == slug))
-        if updated_at is None:
+        found = s.execute(
+            select(StoredActivity.id, StoredActivity.updated_at)
+            .where(*visible)
+            .order_by(StoredActivity.owner_id.desc())
+            .limit(1)
+        ).first()
+        if found is None:
             return None
+        row_id, updated_at = found
         if hit and hit[0] == updated_at:
             activity = hit[1]
         else:
-            text = s.scalar(select(StoredActivity.olx).where(StoredActivity.slug == slug))
+            text = s.scalar(select(StoredActivity.olx).where(StoredActivity.id == row_id))
             activity = olx.loads(text, filename=f"{slug}.xml")
     with _activity_lock:
-        _activity_cache[slug] = (updated_at, activity, now + ACTIVITY_TTL)
+        _activity_cache[key] = (updated_at, activity, now + ACTIVITY_TTL)
     return activity
 
 
 def forget_activity(slug: str) -> None:
-    _activity_cache.pop(slug, None)
+    """Drop this worker's parsed copies of `slug`, for every owner (a new copy shadows the shared one)."""
+    with _activity_lock:
+        for key in [k for k in _activity_cache if k[1] == slug]:
+            _activity_cache.pop(key, None)
 
 
 def seed_for(lc: LaunchContext) -> str:
@@ -245,7 +265,7 @@ def run_action(
     if lc.resource_link_pk is None:
         message = translator(lc.locale).gettext("This launch has no activity link.")
         return 400, {"error": "no-resource-link", "message": message, "field": None}
-    activity = activity_for(tool, lc.activity_slug) if lc.activity_slug else None
+    activity = activity_for(tool, lc.activity_slug, lc.registration_id) if lc.activity_slug else None
     if activity is None:
         message = translator(lc.locale).gettext("This link has no CE activity yet.")
         return 404, {"error": "no-activity", "message": message, "field": None}

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import select, update
 
 from .lti.adapter import SCOPE_LINEITEM, SCOPE_SCORE, ServiceError
-from .store import OutboxScore, ResourceLink, StoredActivity
+from .store import OutboxScore, ResourceLink, activity_row
 
 log = logging.getLogger("ce_credit.outbox")
 
@@ -160,7 +160,8 @@ def _find_or_create_lineitem(tool: Any, platform: Any, rl: ResourceLink, score_m
     if stored:
         return stored
     with tool.sessions() as s:
-        title = s.scalar(select(StoredActivity.title).where(StoredActivity.slug == rl.activity_slug)) or rl.title
+        row = activity_row(s, rl.activity_slug, rl.registration_id) if rl.activity_slug else None
+        title = row.title if row is not None else rl.title
     resource_id = rl.activity_slug or rl.resource_link_id
     tag = "ce-credit"
     adapter = tool.adapter

@@ -20,9 +20,10 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -97,13 +98,27 @@ class CacheEntry(Base):
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+# The owner of the activities every platform's instructors may choose but not change: those the
+# tool's administrator imports (`ce-credit library import`) and the demo's examples.
+SHARED_LIBRARY = 0
+
+
 class StoredActivity(Base):
-    """An activity in the tool's library, kept as its canonical OLX."""
+    """An activity in the tool's library, kept as its canonical OLX.
+
+    `owner_id` is the registration whose instructors imported or edited it, or SHARED_LIBRARY. A
+    platform's instructors see the shared library and their own activities, never another
+    platform's; saving an activity with a shared activity's id makes their own copy, which their
+    links use from then on, and leaves the shared one as it was for everyone else.
+    """
 
     __tablename__ = "ce_activity"
+    __table_args__ = (UniqueConstraint("owner_id", "slug", name="uq_activity_owner_slug"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    # No foreign key: an activity outlives the registration (its records are kept for years).
+    owner_id: Mapped[int] = mapped_column(Integer, default=SHARED_LIBRARY, server_default="0")
+    slug: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(500))
     version: Mapped[str] = mapped_column(String(50), default="1")
     olx: Mapped[str] = mapped_column(Text)
@@ -263,3 +278,13 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 def epoch() -> float:
     return time.time()
+
+
+def activity_row(session: Session, slug: str, owner: int) -> StoredActivity | None:
+    """The activity `owner`'s instructors mean by `slug`: their own copy, else the shared library's."""
+    return session.scalars(
+        select(StoredActivity)
+        .where(StoredActivity.slug == slug, StoredActivity.owner_id.in_({owner, SHARED_LIBRARY}))
+        .order_by(StoredActivity.owner_id.desc())
+        .limit(1)
+    ).first()

@@ -23,7 +23,7 @@ def _(message: str) -> str:
 
 def learner_page(lc: LaunchContext, status: int = 200) -> Any:
     tool = tool_of(current_app)
-    activity = learning.activity_for(tool, lc.activity_slug) if lc.activity_slug else None
+    activity = learning.activity_for(tool, lc.activity_slug, lc.registration_id) if lc.activity_slug else None
     if activity is None:
         return (
             render_template(
