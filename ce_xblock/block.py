@@ -39,6 +39,7 @@ from ce_xblock.core import flow, olx, records
 from ce_xblock.core import locale as locale_mod
 from ce_xblock.core.activity import Activity
 from ce_xblock.core.flow import FlowError, LearnerState
+from ce_xblock.core.locale import N_, Phrase
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,13 @@ def _csv_download(rows: Any, header: tuple[str, ...], name: str, stem: str) -> R
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> Response:
     return _json_response({"error": code, "message": message, "field": field}, status)
+
+
+def _scroll_region(content: str, labelledby: str) -> str:
+    """Wide content (a chart at its drawn size, a table of many columns) that scrolls sideways in its
+    own box instead of the page (WCAG 1.4.10): a region keyboard users can Tab to and scroll, named
+    by the element(s) `labelledby` (ids: the chart's title, the table's caption)."""
+    return f"<div class='cec-table-wrap' role='region' tabindex='0' aria-labelledby='{labelledby}'>{content}</div>"
 
 
 _warm_up_started = False
@@ -369,16 +377,17 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             links=self._links(state),
         )
 
-    def _activity_problems(self) -> list[str]:
+    def _activity_problems(self) -> list[olx.OLXProblem]:
         """Why the stored activity cannot be read (empty when it can), as the validation panel says.
 
         Studio refuses a bad edit, but a course imported from elsewhere or written by an older
         version may hold one; the learner page then says so instead of failing with a 500.
+        The problems read as English (`str`, for the log); `localize(self._)` where they are shown.
         """
         try:
             self.activity  # noqa: B018 - parsing is the check
         except olx.OLXError as e:
-            return [f"{p.message} {p.fix}".strip() for p in e.problems[:10]]
+            return e.problems[:10]
         return []
 
     def _unavailable_message(self) -> str:
@@ -387,7 +396,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             "Any progress you have made is kept."
         )
 
-    def _unavailable_html(self, problems: list[str], show_problems: bool) -> str:
+    def _unavailable_html(self, problems: list[olx.OLXProblem], show_problems: bool) -> str:
         _ = self._
         lang = self._language()
         parts = [
@@ -400,10 +409,10 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             parts.append(
                 "<p>" + html.escape(_("Learners cannot use this activity until these problems are fixed:")) + "</p>"
             )
-            # The engine's messages are English; say so to screen readers on a translated page.
+            # The engine's messages come translated, in the page's language (lang on the block).
             parts.append(
-                '<ul class="cec-problems" lang="en">'
-                + "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+                '<ul class="cec-problems">'
+                + "".join(f"<li>{html.escape(p.localize(_))}</li>" for p in problems)
                 + "</ul>"
             )
         parts.append("</div></div>")
@@ -414,6 +423,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         _warm_up_certificates()
         problems = self._activity_problems()
         if problems:
+            # str(): the English text, with the OLX line of the problem.
             log.error("ce_credit %s: the stored activity cannot be read: %s", self.scope_ids.usage_id, problems[0])
             frag = Fragment(self._unavailable_html(problems, self._learner()["staff"]))
             frag.add_css_url(self.runtime.local_resource_url(self, "static/css/ce_credit.css"))
@@ -544,24 +554,27 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         sums = self.item_sums or {}
         stats = records.item_statistics_from_sums(activity, sums.get("first") or {})
         parts = [f"<h4 id='cec-rep-h-{d}'>{esc(_('Post-test item statistics (first attempts)'))}</h4>"]
+        # Each chart keeps its drawn size and scrolls in a region named by its heading or title
+        # (svg_bar_chart gives the chart's <title> the id "<chart_id>-title").
         if stats:
-            parts.append(records.item_statistics_charts(stats, id_prefix=prefix))
+            charts = records.item_statistics_charts(stats, id_prefix=prefix, gettext=_)
+            parts.append(_scroll_region(charts, f"cec-rep-h-{d}"))
             labels, values = [], []
             for st in stats:
                 for choice, count in st.choices.items():
                     mark = " ✓" if choice in st.correct_choices else ""
                     labels.append(f"{st.question_id}: {choice}{mark}")
                     values.append(float(count))
-            parts.append(
-                records.svg_bar_chart(
-                    _("Post-test choices selected (✓ marks a correct choice)"),
-                    labels,
-                    values,
-                    value_format=lambda v: str(int(v)),
-                    unit=_("times chosen"),
-                    chart_id=prefix + "distractors",
-                )
+            chart = records.svg_bar_chart(
+                _("Post-test choices selected (✓ marks a correct choice)"),
+                labels,
+                values,
+                value_format=lambda v: str(int(v)),
+                unit=_("times chosen"),
+                chart_id=prefix + "distractors",
+                gettext=_,
             )
+            parts.append(_scroll_region(chart, f"{prefix}distractors-title"))
         else:
             parts.append(f"<p class='cec-hint'>{esc(_('No post-test attempts yet.'))}</p>")
         summary = records.evaluation_summary_from_sums(activity, self.evaluation_sums or {})
@@ -570,9 +583,11 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             f"<p class='cec-hint'>{esc(_('Evaluations submitted: {n}').format(n=summary.respondents))}</p>"
         )
         if summary.respondents and summary.items:
-            parts.append(records.evaluation_chart(summary, id_prefix=prefix))
+            chart = records.evaluation_chart(summary, id_prefix=prefix, gettext=_)
+            parts.append(_scroll_region(chart, f"{prefix}evaluation-title"))
             if activity.objectives:
-                parts.append(records.objectives_chart(activity, summary, id_prefix=prefix))
+                chart = records.objectives_chart(activity, summary, id_prefix=prefix, gettext=_)
+                parts.append(_scroll_region(chart, f"{prefix}objectives-title"))
         return f"<div class='cec-reports'>{''.join(parts)}</div>"
 
     def _exports_html(self) -> str:
@@ -641,6 +656,13 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
                 ("profession", _("Corrected profession")),
             )
         )
+        log = f"""<table class='cec-history cec-certificate-log'>
+<caption id='cec-cert-log-h-{d}'>{esc(_("Revocations and corrections"))}</caption>
+<thead><tr><th scope='col'>{esc(_("Certificate"))}</th><th scope='col'>{esc(_("Status"))}</th>
+<th scope='col'>{esc(_("New certificate"))}</th><th scope='col'>{esc(_("Reason"))}</th>
+<th scope='col'>{esc(_("When"))}</th></tr></thead>
+<tbody>{self._certificate_log_rows_html()}</tbody>
+</table>"""
         return f"""
 <div class='cec-certificate-admin'>
 <h4 id='cec-cert-h-{d}'>{esc(_("Revoke or correct a certificate"))}</h4>
@@ -667,13 +689,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
 <div class='cec-actions'><button type='submit' class='cec-button cec-primary'>{esc(_("Save the change"))}</button></div>
 <p class='cec-certificate-message' tabindex='-1' hidden></p>
 </form>
-<table class='cec-history cec-certificate-log'>
-<caption>{esc(_("Revocations and corrections"))}</caption>
-<thead><tr><th scope='col'>{esc(_("Certificate"))}</th><th scope='col'>{esc(_("Status"))}</th>
-<th scope='col'>{esc(_("New certificate"))}</th><th scope='col'>{esc(_("Reason"))}</th>
-<th scope='col'>{esc(_("When"))}</th></tr></thead>
-<tbody>{self._certificate_log_rows_html()}</tbody>
-</table>
+{_scroll_region(log, f"cec-cert-log-h-{d}")}
 </div>"""
 
     # ------------------------------------------------------------------ staff: exports and certificate administration
@@ -995,6 +1011,12 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         _ = self._
         esc = html.escape
         d = self._dom_id()
+        table = f"""<table class='cec-history cec-accommodation-table'>
+<caption id='cec-acc-table-h-{d}'>{esc(_("Learners with an accommodation"))}</caption>
+<thead><tr><th scope='col'>{esc(_("Learner"))}</th><th scope='col'>{esc(_("Extra attempts"))}</th>
+<th scope='col'>{esc(_("Extra minutes"))}</th></tr></thead>
+<tbody>{self._accommodation_rows_html()}</tbody>
+</table>"""
         return f"""
 <div class='cec-accommodation-admin'>
 <h4 id='cec-acc-h-{d}'>{esc(_("Accommodations"))}</h4>
@@ -1019,12 +1041,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         }</button></div>
 <p class='cec-accommodation-message' tabindex='-1' hidden></p>
 </form>
-<table class='cec-history cec-accommodation-table'>
-<caption>{esc(_("Learners with an accommodation"))}</caption>
-<thead><tr><th scope='col'>{esc(_("Learner"))}</th><th scope='col'>{esc(_("Extra attempts"))}</th>
-<th scope='col'>{esc(_("Extra minutes"))}</th></tr></thead>
-<tbody>{self._accommodation_rows_html()}</tbody>
-</table>
+{_scroll_region(table, f"cec-acc-table-h-{d}")}
 </div>"""
 
     @XBlock.handler
@@ -1485,10 +1502,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             # A stored activity the engine no longer accepts: the editor opens on its OLX, with
             # every problem and its line, so the author can fix it; nothing is replaced.
             model = editing.to_model(olx.loads(starter_olx()))
-            broken = [
-                {"path": ["olx"], "line": p.line, "message": f"{_('Line')} {p.line}: {p.message} {p.fix}".strip()}
-                for p in e.problems
-            ]
+            broken = self._olx_problems(e.problems)
         body = _template("studio_view.html").substitute(
             save=esc_(_("Save")),
             cancel=esc_(_("Cancel")),
@@ -1510,6 +1524,22 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             },
         )
         return frag
+
+    def _olx_problems(self, problems: list[olx.OLXProblem]) -> list[dict[str, Any]]:
+        """OLX problems for the editor: each with its line, in the author's language."""
+        return [
+            {
+                "path": ["olx"],
+                "line": p.line,
+                "message": Phrase(
+                    # Translators: %(line)s is a line number of the OLX; %(problem)s says what is wrong there.
+                    N_("Line %(line)s: %(problem)s"),
+                    line=p.line,
+                    problem=locale_mod.sentences(p.message, p.fix),
+                ).localize(self._),
+            }
+            for p in problems
+        ]
 
     @XBlock.handler
     def studio_save(self, request: Any, suffix: str = "") -> Response:
@@ -1556,10 +1586,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             try:
                 activity = olx.loads(body["olx"], filename="OLX")
             except olx.OLXError as e:
-                problems += [
-                    {"path": ["olx"], "line": p.line, "message": f"{_('Line')} {p.line}: {p.message} {p.fix}".strip()}
-                    for p in e.problems
-                ]
+                problems += self._olx_problems(e.problems)
         elif isinstance(body.get("model"), dict):
             unsafe = list(_xml_unsafe_paths(body["model"], ()))
             if unsafe:
@@ -1574,8 +1601,10 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         else:
             return _error(400, "bad-request", _('Send {"model": ...} from the editor or {"olx": "..."}.'))
         if problems or activity is None:
+            # The engine's problems read as English; the author reads them in their language.
+            shown = [{**p, "message": locale_mod.localize(p["message"], _)} for p in problems]
             return _json_response(
-                {"error": "invalid", "message": _("Fix the marked fields, then save."), "problems": problems}, 400
+                {"error": "invalid", "message": _("Fix the marked fields, then save."), "problems": shown}, 400
             )
         text = olx.dumps(activity)
         try:
@@ -1585,7 +1614,9 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
                 {
                     "error": "invalid",
                     "message": _("Fix the marked fields, then save."),
-                    "problems": [{"path": [], "message": str(p)} for p in e.problems],
+                    "problems": [
+                        {"path": [], "message": f"{p.filename}:{p.line}: {p.localize(_)}"} for p in e.problems
+                    ],
                 },
                 400,
             )
@@ -1602,7 +1633,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             olx.loads(self.activity_olx or starter_olx())
         except olx.OLXError as e:
             for p in e.problems[:10]:
-                result.add(ValidationMessage(ValidationMessage.ERROR, f"{p.message} {p.fix}".strip()))
+                result.add(ValidationMessage(ValidationMessage.ERROR, p.localize(self._)))
         return result
 
     # ------------------------------------------------------------------ OLX import and export

@@ -34,15 +34,21 @@ from ce_xblock.core.activity import (
     QuestionType,
     ReviewPolicy,
     Sponsor,
+    use_one_of,
     validate,
 )
+from ce_xblock.core.locale import N_, Phrase, sentences
 
 E = TypeVar("E", bound=StrEnum)
 Path = tuple[str | int, ...]
 
 
 def problem(path: Path, message: str, fix: str = "") -> dict[str, Any]:
-    return {"path": list(path), "message": f"{message} {fix}".strip()}
+    """One problem for the editor: its field path and "message fix" (Phrases stay translatable).
+
+    The message reads as English; a home shows it with `locale.localize(p["message"], gettext)`.
+    """
+    return {"path": list(path), "message": sentences(message, fix)}
 
 
 def choices() -> dict[str, list[str]]:
@@ -90,7 +96,8 @@ class _Reader:
         if v is None:
             return default
         if isinstance(v, bool) or not isinstance(v, str | int | float):
-            self.bad(path + (key,), f"This field must be text, not {type(v).__name__}.")
+            # Translators: %(type)s is the JSON value's Python type name (list, dict...); keep it as is.
+            self.bad(path + (key,), Phrase(N_("This field must be text, not %(type)s."), type=type(v).__name__))
             return default
         return str(v).strip() if not isinstance(v, str) else v.strip()
 
@@ -99,7 +106,7 @@ class _Reader:
         if v is None or (optional and v == ""):
             if optional:
                 return None
-            self.bad(path + (key,), "This field needs a whole number.")
+            self.bad(path + (key,), Phrase(N_("This field needs a whole number.")))
             return default
         try:
             if isinstance(v, bool):
@@ -109,7 +116,12 @@ class _Reader:
                 raise ValueError
             return int(f)
         except (TypeError, ValueError):
-            self.bad(path + (key,), f"{v!r} is not a whole number.", "Type digits only, e.g. 60.")
+            self.bad(
+                path + (key,),
+                # Translators: %(value)s is what the author typed, in quotes.
+                Phrase(N_("%(value)s is not a whole number."), value=repr(v)),
+                Phrase(N_("Type digits only, e.g. 60.")),
+            )
             return default
 
     def boolean(self, d: Mapping[str, Any], key: str, path: Path, default: bool) -> bool:
@@ -118,7 +130,7 @@ class _Reader:
             return v
         if v in ("true", "false"):
             return v == "true"
-        self.bad(path + (key,), f"{v!r} is not yes or no.")
+        self.bad(path + (key,), Phrase(N_("%(value)s is not yes or no."), value=repr(v)))
         return default
 
     def enum(self, d: Mapping[str, Any], key: str, path: Path, cls: type[E], default: E) -> E:
@@ -127,7 +139,9 @@ class _Reader:
             return cls(v)
         except ValueError:
             self.bad(
-                path + (key,), f"{v!r} is not an allowed value.", f"Use one of: {', '.join(e.value for e in cls)}."
+                path + (key,),
+                Phrase(N_("%(value)s is not an allowed value."), value=repr(v)),
+                use_one_of(e.value for e in cls),
             )
             return default
 
@@ -141,7 +155,11 @@ class _Reader:
                 raise InvalidOperation
             return out
         except (InvalidOperation, ValueError):
-            self.bad(path + (key,), f"{v!r} is not a number of credits.", "Use e.g. 1.5.")
+            self.bad(
+                path + (key,),
+                Phrase(N_("%(value)s is not a number of credits."), value=repr(v)),
+                Phrase(N_("Use e.g. 1.5.")),
+            )
             return Decimal(0)
 
     def day(self, d: Mapping[str, Any], key: str, path: Path) -> date | None:
@@ -151,7 +169,11 @@ class _Reader:
         try:
             return date.fromisoformat(str(v))
         except ValueError:
-            self.bad(path + (key,), f"{v!r} is not a date.", "Use YYYY-MM-DD, e.g. 2026-12-31.")
+            self.bad(
+                path + (key,),
+                Phrase(N_("%(value)s is not a date."), value=repr(v)),
+                Phrase(N_("Use YYYY-MM-DD, e.g. 2026-12-31.")),
+            )
             return None
 
     def items(
@@ -159,12 +181,12 @@ class _Reader:
     ) -> tuple:
         v = d.get(key) or []
         if not isinstance(v, list):
-            self.bad(path + (key,), "This must be a list.")
+            self.bad(path + (key,), Phrase(N_("This must be a list.")))
             return ()
         out = []
         for i, item in enumerate(v):
             if not isinstance(item, Mapping):
-                self.bad(path + (key, i), "This entry is not an object.")
+                self.bad(path + (key, i), Phrase(N_("This entry is not an object.")))
                 continue
             out.append(build(item, path + (key, i)))
         return tuple(out)
@@ -172,7 +194,7 @@ class _Reader:
     def section(self, d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         v = d.get(key) or {}
         if not isinstance(v, Mapping):
-            self.bad((key,), "This section must be an object.")
+            self.bad((key,), Phrase(N_("This section must be an object.")))
             return {}
         return v
 
@@ -192,13 +214,13 @@ def from_model(model: Mapping[str, Any]) -> tuple[Activity | None, list[dict[str
         details = d.get("required_details") or ["legal-name"]
         req: list[LearnerDetail] = []
         if not isinstance(details, list):
-            r.bad(p + ("required_details",), "This must be a list of learner details.")
+            r.bad(p + ("required_details",), Phrase(N_("This must be a list of learner details.")))
         else:
             for x in details:
                 try:
                     req.append(LearnerDetail(x))
                 except ValueError:
-                    r.bad(p + ("required_details",), f"{x!r} is not a learner detail.")
+                    r.bad(p + ("required_details",), Phrase(N_("%(value)s is not a learner detail."), value=repr(x)))
         return Accreditation(
             body=r.enum(d, "body", p, Accreditor, Accreditor.APA),
             provider_number=r.text(d, "provider_number", p),
@@ -246,7 +268,7 @@ def from_model(model: Mapping[str, Any]) -> tuple[Activity | None, list[dict[str
     spon = r.section(m, "sponsor")
     refs = m.get("references") or []
     if not isinstance(refs, list) or not all(isinstance(x, str) for x in refs):
-        r.bad(("references",), "References must be a list of texts.")
+        r.bad(("references",), Phrase(N_("References must be a list of texts.")))
         refs = []
     activity = Activity(
         id=r.text(m, "id", ()),

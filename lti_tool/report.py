@@ -136,8 +136,12 @@ class Analytics:
     scores: int
 
 
-def analytics(tool: Any, activity: Any, link_pks: list[int], start: Any = None, end: Any = None) -> Analytics:
-    """Item statistics (first attempts) and the evaluation summary, with their accessible charts."""
+def analytics(
+    tool: Any, activity: Any, link_pks: list[int], start: Any = None, end: Any = None, gettext: Any = None
+) -> Analytics:
+    """Item statistics (first attempts) and the evaluation summary, with their accessible charts.
+
+    `gettext` gives the charts' words in the instructor's language (English without one)."""
     from ce_xblock.core import records as rec_mod  # noqa: PLC0415
 
     from . import records_store as rs  # noqa: PLC0415
@@ -151,9 +155,12 @@ def analytics(tool: Any, activity: Any, link_pks: list[int], start: Any = None, 
 
     stats = rec_mod.item_statistics(activity, scores())
     summary = rec_mod.evaluation_summary(activity, rs.evaluations(rs.iter_states(tool.sessions, link_pks), start, end))
-    item_charts = rec_mod.item_statistics_charts(stats) if stats else ""
+    words = {"gettext": gettext} if gettext is not None else {}
+    item_charts = rec_mod.item_statistics_charts(stats, **words) if stats else ""
     eval_charts = (
-        rec_mod.evaluation_chart(summary) + rec_mod.objectives_chart(activity, summary) if summary.respondents else ""
+        rec_mod.evaluation_chart(summary, **words) + rec_mod.objectives_chart(activity, summary, **words)
+        if summary.respondents
+        else ""
     )
     return Analytics(stats, summary, item_charts, eval_charts, counted[0])
 

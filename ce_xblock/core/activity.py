@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ce_xblock.core.locale import N_, Phrase
+from ce_xblock.core.locale import N_, Phrase, localize, sentences
 
 DEFAULT_PASS_MARK = 75
 # The longest post-test time limit an author may set, in minutes (ten hours). A longer limit is
@@ -266,7 +267,9 @@ class Problem:
     """One thing wrong with an activity.
 
     `path` points into the model, e.g. ("questions", 3, "choices"), so that each home can place
-    it: a line in an OLX file, a field in the Studio editor.
+    it: a line in an OLX file, a field in the Studio editor. `message` and `fix` are `Phrase`s:
+    English where they are logged or printed (`str(problem)`), and `localize(gettext)` gives
+    them in the author's language where a home shows them.
     """
 
     path: tuple[str | int, ...]
@@ -275,6 +278,10 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.message} {self.fix}".strip()
+
+    def localize(self, gettext: Callable[[str], str]) -> str:
+        """The message and its fix in the language of `gettext` (what `str()` says, translated)."""
+        return localize(sentences(self.message, self.fix), gettext)
 
 
 def _plain(html: str) -> str:
@@ -288,6 +295,13 @@ def _plain(html: str) -> str:
 plain_text = _plain
 
 
+def use_one_of(values: Iterable[str]) -> Phrase:
+    """The fix "Use one of: a, b, c." ("(none defined)" when there is nothing to choose)."""
+    listed = ", ".join(values)
+    # Translators: %(values)s lists the allowed values, as typed in the OLX or the editor.
+    return Phrase(N_("Use one of: %(values)s."), values=listed or Phrase(N_("(none defined)")))
+
+
 def validate(activity: Activity) -> list[Problem]:
     """Every problem that keeps this activity from being offered, in document order."""
     p: list[Problem] = []
@@ -295,42 +309,70 @@ def validate(activity: Activity) -> list[Problem]:
         p.append(
             Problem(
                 ("id",),
-                f"The activity id {activity.id!r} is not a valid id.",
-                "Use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+                # Translators: %(id)s is the id as the author wrote it, in quotes.
+                Phrase(N_("The activity id %(id)s is not a valid id."), id=repr(activity.id)),
+                Phrase(N_("Use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.")),
             )
         )
     if not activity.title.strip():
-        p.append(Problem(("title",), "The activity has no title.", "Give it a display_name."))
+        p.append(Problem(("title",), Phrase(N_("The activity has no title.")), Phrase(N_("Give it a display_name."))))
     if not str(activity.version).strip():
-        p.append(Problem(("version",), "The activity has no version.", 'Set version="1".'))
+        p.append(Problem(("version",), Phrase(N_("The activity has no version.")), Phrase(N_('Set version="1".'))))
     if activity.duration_minutes <= 0:
         p.append(
             Problem(
                 ("duration_minutes",),
-                f"The instructional time must be positive, not {activity.duration_minutes}.",
-                "Set duration_minutes to the activity's length in minutes.",
+                Phrase(
+                    N_("The instructional time must be positive, not %(minutes)s."),
+                    minutes=activity.duration_minutes,
+                ),
+                Phrase(N_("Set duration_minutes to the activity's length in minutes.")),
             )
         )
     if activity.min_minutes < 0:
-        p.append(Problem(("min_minutes",), "The minimum time cannot be negative.", "Use 0 or more minutes."))
+        p.append(
+            Problem(
+                ("min_minutes",),
+                Phrase(N_("The minimum time cannot be negative.")),
+                Phrase(N_("Use 0 or more minutes.")),
+            )
+        )
 
-    objective_ids = _unique_ids(p, "objectives", [o.id for o in activity.objectives], "learning objective")
+    objective_ids = _unique_ids(p, "objectives", [o.id for o in activity.objectives], "objective")
     if not activity.objectives:
-        p.append(Problem(("objectives",), "The activity has no learning objectives.", "Add at least one <objective>."))
+        p.append(
+            Problem(
+                ("objectives",),
+                Phrase(N_("The activity has no learning objectives.")),
+                Phrase(N_("Add at least one <objective>.")),
+            )
+        )
     for i, o in enumerate(activity.objectives):
         if not o.text.strip():
-            p.append(Problem(("objectives", i), f"Learning objective {o.id!r} has no text.", "Write the objective."))
+            p.append(
+                Problem(
+                    ("objectives", i),
+                    Phrase(N_("Learning objective %(id)s has no text."), id=repr(o.id)),
+                    Phrase(N_("Write the objective.")),
+                )
+            )
 
     for i, ins in enumerate(activity.instructors):
         if not ins.name.strip():
-            p.append(Problem(("instructors", i), "An instructor has no name.", "Set the name attribute."))
+            p.append(
+                Problem(
+                    ("instructors", i),
+                    Phrase(N_("An instructor has no name.")),
+                    Phrase(N_("Set the name attribute.")),
+                )
+            )
 
     if not activity.accreditations:
         p.append(
             Problem(
                 ("accreditations",),
-                "The activity has no accreditation, so no certificate can carry credit.",
-                "Add an <accreditation body=...> for each body that approved it.",
+                Phrase(N_("The activity has no accreditation, so no certificate can carry credit.")),
+                Phrase(N_("Add an <accreditation body=...> for each body that approved it.")),
             )
         )
     for i, a in enumerate(activity.accreditations):
@@ -339,43 +381,80 @@ def validate(activity: Activity) -> list[Problem]:
     p.extend(_validate_questions(activity, objective_ids))
     p.extend(_validate_policy(activity))
 
-    _unique_ids(p, ("evaluation", "items"), [e.id for e in activity.evaluation.items], "evaluation item")
+    _unique_ids(p, ("evaluation", "items"), [e.id for e in activity.evaluation.items], "evaluation-item")
     for i, e in enumerate(activity.evaluation.items):
+        where = ("evaluation", "items", i)
         if not e.prompt.strip():
-            p.append(Problem(("evaluation", "items", i), f"Evaluation item {e.id!r} has no prompt.", "Write it."))
+            p.append(
+                Problem(
+                    where,
+                    Phrase(N_("Evaluation item %(id)s has no prompt."), id=repr(e.id)),
+                    Phrase(N_("Write it.")),
+                )
+            )
         if e.objective and e.objective not in objective_ids:
             p.append(
                 Problem(
-                    ("evaluation", "items", i),
-                    f"Evaluation item {e.id!r} names learning objective {e.objective!r}, which does not exist.",
-                    f"Use one of: {', '.join(sorted(objective_ids)) or '(none defined)'}.",
+                    where,
+                    Phrase(
+                        N_("Evaluation item %(id)s names learning objective %(objective)s, which does not exist."),
+                        id=repr(e.id),
+                        objective=repr(e.objective),
+                    ),
+                    use_one_of(sorted(objective_ids)),
                 )
             )
         if e.id.startswith("objective-"):
             p.append(
                 Problem(
-                    ("evaluation", "items", i),
-                    f"Evaluation item id {e.id!r} is reserved for generated objective items.",
-                    "Choose an id that does not start with 'objective-'.",
+                    where,
+                    Phrase(N_("Evaluation item id %(id)s is reserved for generated objective items."), id=repr(e.id)),
+                    Phrase(N_("Choose an id that does not start with 'objective-'.")),
                 )
             )
     return p
 
 
-def _unique_ids(p: list[Problem], where: Any, ids: list[str], what: str) -> set[str]:
+# What `_unique_ids` says of a bad or repeated id, per kind of element: whole sentences, so that
+# each language can word (and agree) them as it needs.
+_ID_PROBLEMS = {
+    "objective": (
+        N_("The learning objective id %(id)s is not a valid id."),
+        N_("The learning objective id %(id)s is used twice."),
+    ),
+    "evaluation-item": (
+        N_("The evaluation item id %(id)s is not a valid id."),
+        N_("The evaluation item id %(id)s is used twice."),
+    ),
+    "question": (
+        N_("The question id %(id)s is not a valid id."),
+        N_("The question id %(id)s is used twice."),
+    ),
+    "choice": (
+        # Translators: %(question)s is the id of the question the choice belongs to, in quotes.
+        N_("The choice (in question %(question)s) id %(id)s is not a valid id."),
+        N_("The choice (in question %(question)s) id %(id)s is used twice."),
+    ),
+}
+
+
+def _unique_ids(p: list[Problem], where: Any, ids: list[str], kind: str, **params: Any) -> set[str]:
     base = where if isinstance(where, tuple) else (where,)
+    invalid, twice = _ID_PROBLEMS[kind]
     seen: set[str] = set()
     for i, ident in enumerate(ids):
         if not ident or not SLUG_RE.match(ident):
             p.append(
                 Problem(
                     base + (i,),
-                    f"The {what} id {ident!r} is not a valid id.",
-                    "Use letters, digits, '-', '_' or '.', starting with a letter or digit.",
+                    Phrase(invalid, id=repr(ident), **params),
+                    Phrase(N_("Use letters, digits, '-', '_' or '.', starting with a letter or digit.")),
                 )
             )
         elif ident in seen:
-            p.append(Problem(base + (i,), f"The {what} id {ident!r} is used twice.", "Give each a unique id."))
+            p.append(
+                Problem(base + (i,), Phrase(twice, id=repr(ident), **params), Phrase(N_("Give each a unique id.")))
+            )
         seen.add(ident)
     return seen
 
@@ -383,58 +462,89 @@ def _unique_ids(p: list[Problem], where: Any, ids: list[str], what: str) -> set[
 def _validate_accreditation(i: int, a: Accreditation) -> list[Problem]:
     p: list[Problem] = []
     where = ("accreditations", i)
+    body = str(a.body)
     if not a.provider_number.strip() and a.body is not Accreditor.CUSTOM:
         p.append(
             Problem(
                 where,
-                f"The {a.body} accreditation has no provider or approval number.",
-                "Set provider_number to the number the body assigned.",
+                # Translators: %(body)s is the accreditor's code as written in the OLX (apa, nbcc...).
+                Phrase(N_("The %(body)s accreditation has no provider or approval number."), body=body),
+                Phrase(N_("Set provider_number to the number the body assigned.")),
             )
         )
     if a.credits <= 0:
-        p.append(Problem(where, f"Credits must be positive, not {a.credits}.", 'Set credits, e.g. credits="1.5".'))
+        p.append(
+            Problem(
+                where,
+                Phrase(N_("Credits must be positive, not %(credits)s."), credits=a.credits),
+                Phrase(N_('Set credits, e.g. credits="1.5".')),
+            )
+        )
     if a.approval_start and a.approval_end and a.approval_end < a.approval_start:
         p.append(
             Problem(
                 where,
-                f"The approval period ends ({a.approval_end.isoformat()}) before it starts "
-                f"({a.approval_start.isoformat()}).",
-                "Check approval_start and approval_end (YYYY-MM-DD).",
+                Phrase(
+                    # Translators: %(end)s and %(start)s are dates written YYYY-MM-DD.
+                    N_("The approval period ends (%(end)s) before it starts (%(start)s)."),
+                    end=a.approval_end.isoformat(),
+                    start=a.approval_start.isoformat(),
+                ),
+                Phrase(N_("Check approval_start and approval_end (YYYY-MM-DD).")),
             )
         )
     if a.body in (Accreditor.STATE_BOARD, Accreditor.CUSTOM):
         if not a.body_name.strip():
-            p.append(Problem(where, f"A {a.body} accreditation needs the body's name.", 'Set body_name="...".'))
+            p.append(
+                Problem(
+                    where,
+                    # Translators: %(body)s is state-board or custom, as written in the OLX.
+                    Phrase(N_("A %(body)s accreditation needs the body's name."), body=body),
+                    Phrase(N_('Set body_name="...".')),
+                )
+            )
         if not a.statement.strip():
             p.append(
                 Problem(
                     where,
-                    f"A {a.body} accreditation has no standard statement, so it needs its own.",
-                    "Add a <statement> with the exact wording the body requires.",
+                    # Translators: %(body)s is state-board or custom, as written in the OLX.
+                    Phrase(N_("A %(body)s accreditation has no standard statement, so it needs its own."), body=body),
+                    Phrase(N_("Add a <statement> with the exact wording the body requires.")),
                 )
             )
     if a.credit_unit:
         units = ("hour", "cpe-hour", "ceu")  # credit.CreditUnit; credit imports this module
         if a.credit_unit not in units:
             p.append(
-                Problem(where, f"The credit unit {a.credit_unit!r} is unknown.", f"Use one of: {', '.join(units)}.")
+                Problem(
+                    where,
+                    Phrase(N_("The credit unit %(unit)s is unknown."), unit=repr(a.credit_unit)),
+                    use_one_of(units),
+                )
             )
         elif a.body not in (Accreditor.STATE_BOARD, Accreditor.CUSTOM):
             p.append(
                 Problem(
                     where,
-                    f"{a.body} credit has a fixed unit, so credit_unit cannot be set on it.",
-                    "Remove credit_unit; it is for state-board and custom accreditations.",
+                    # Translators: %(body)s is the accreditor's code as written in the OLX (apa, nbcc...).
+                    Phrase(N_("%(body)s credit has a fixed unit, so credit_unit cannot be set on it."), body=body),
+                    Phrase(N_("Remove credit_unit; it is for state-board and custom accreditations.")),
                 )
             )
     if a.body is Accreditor.STATE_BOARD and not a.state.strip():
-        p.append(Problem(where, "A state-board accreditation needs its state.", 'Set state="TX" (for example).'))
+        p.append(
+            Problem(
+                where,
+                Phrase(N_("A state-board accreditation needs its state.")),
+                Phrase(N_('Set state="TX" (for example).')),
+            )
+        )
     if LearnerDetail.LEGAL_NAME not in a.required_details:
         p.append(
             Problem(
                 where,
-                "Every accreditation needs the learner's legal name on the certificate.",
-                'Include legal-name in requires="...".',
+                Phrase(N_("Every accreditation needs the learner's legal name on the certificate.")),
+                Phrase(N_('Include legal-name in requires="...".')),
             )
         )
     return p
@@ -444,50 +554,78 @@ def _validate_questions(activity: Activity, objective_ids: set[str]) -> list[Pro
     p: list[Problem] = []
     _unique_ids(p, "questions", [q.id for q in activity.questions], "question")
     if not activity.questions:
-        p.append(Problem(("questions",), "The post-test has no questions.", "Add <question> items to <posttest>."))
+        p.append(
+            Problem(
+                ("questions",),
+                Phrase(N_("The post-test has no questions.")),
+                Phrase(N_("Add <question> items to <posttest>.")),
+            )
+        )
     for i, q in enumerate(activity.questions):
         where = ("questions", i)
+        qid = repr(q.id)
         if not q.prompt.strip():
-            p.append(Problem(where, f"Question {q.id!r} has no prompt.", "Add a <prompt>."))
+            p.append(
+                Problem(where, Phrase(N_("Question %(id)s has no prompt."), id=qid), Phrase(N_("Add a <prompt>.")))
+            )
         if len(q.choices) < 2:
-            p.append(Problem(where, f"Question {q.id!r} has fewer than two choices.", "Add <choice> items."))
-        _unique_ids(p, where + ("choices",), [c.id for c in q.choices], f"choice (in question {q.id!r})")
+            p.append(
+                Problem(
+                    where,
+                    Phrase(N_("Question %(id)s has fewer than two choices."), id=qid),
+                    Phrase(N_("Add <choice> items.")),
+                )
+            )
+        _unique_ids(p, where + ("choices",), [c.id for c in q.choices], "choice", question=qid)
         n_correct = sum(c.correct for c in q.choices)
         if n_correct == 0:
             p.append(
                 Problem(
                     where,
-                    f"Question {q.id!r} has no correct answer.",
-                    'Mark the right choice with correct="true".',
+                    Phrase(N_("Question %(id)s has no correct answer."), id=qid),
+                    Phrase(N_('Mark the right choice with correct="true".')),
                 )
             )
         elif q.type is QuestionType.SINGLE and n_correct > 1:
             p.append(
                 Problem(
                     where,
-                    f"Question {q.id!r} is single-answer but marks {n_correct} choices correct.",
-                    'Mark exactly one choice correct, or set type="multiple".',
+                    Phrase(
+                        # Translators: %(count)s is 2 or more.
+                        N_("Question %(id)s is single-answer but marks %(count)s choices correct."),
+                        id=qid,
+                        count=n_correct,
+                    ),
+                    Phrase(N_('Mark exactly one choice correct, or set type="multiple".')),
                 )
             )
         for j, c in enumerate(q.choices):
             if not c.text.strip():
                 p.append(
-                    Problem(where + ("choices", j), f"Choice {c.id!r} of question {q.id!r} is empty.", "Write it.")
+                    Problem(
+                        where + ("choices", j),
+                        Phrase(N_("Choice %(choice)s of question %(id)s is empty."), choice=repr(c.id), id=qid),
+                        Phrase(N_("Write it.")),
+                    )
                 )
         if q.objective and q.objective not in objective_ids:
             p.append(
                 Problem(
                     where,
-                    f"Question {q.id!r} assesses learning objective {q.objective!r}, which does not exist.",
-                    f"Use one of: {', '.join(sorted(objective_ids)) or '(none defined)'}.",
+                    Phrase(
+                        N_("Question %(id)s assesses learning objective %(objective)s, which does not exist."),
+                        id=qid,
+                        objective=repr(q.objective),
+                    ),
+                    use_one_of(sorted(objective_ids)),
                 )
             )
         if not q.objective:
             p.append(
                 Problem(
                     where,
-                    f"Question {q.id!r} does not name the learning objective it assesses.",
-                    'Set objective="...".',
+                    Phrase(N_("Question %(id)s does not name the learning objective it assesses."), id=qid),
+                    Phrase(N_('Set objective="...".')),
                 )
             )
     return p
@@ -501,39 +639,65 @@ def _validate_policy(activity: Activity) -> list[Problem]:
         p.append(
             Problem(
                 where + ("pass_mark",),
-                f"The pass mark must be a percentage from 1 to 100, not {pol.pass_mark}.",
-                f"Most accreditors expect {DEFAULT_PASS_MARK}.",
+                Phrase(N_("The pass mark must be a percentage from 1 to 100, not %(mark)s."), mark=pol.pass_mark),
+                Phrase(N_("Most accreditors expect %(mark)s."), mark=DEFAULT_PASS_MARK),
             )
         )
     if pol.form_size is not None:
+        bank = len(activity.questions)
         if pol.form_size < 1:
-            p.append(Problem(where + ("form_size",), "A form must have at least one question.", "Set form_size >= 1."))
-        elif pol.form_size > len(activity.questions):
             p.append(
                 Problem(
                     where + ("form_size",),
-                    f"A form draws {pol.form_size} questions but the bank has only {len(activity.questions)}.",
-                    f"Lower form_size to at most {len(activity.questions)} or add questions.",
+                    Phrase(N_("A form must have at least one question.")),
+                    Phrase(N_("Set form_size >= 1.")),
+                )
+            )
+        elif pol.form_size > bank:
+            p.append(
+                Problem(
+                    where + ("form_size",),
+                    Phrase(
+                        # Translators: %(size)s questions per form (2 or more); %(bank)s questions in the bank.
+                        N_("A form draws %(size)s questions but the bank has only %(bank)s."),
+                        size=pol.form_size,
+                        bank=bank,
+                    ),
+                    Phrase(N_("Lower form_size to at most %(bank)s or add questions."), bank=bank),
                 )
             )
     if pol.max_attempts is not None and pol.max_attempts < 1:
         p.append(
             Problem(
                 where + ("max_attempts",),
-                f"Attempts allowed must be at least 1, not {pol.max_attempts}.",
-                'Use a number, or attempts="unlimited".',
+                Phrase(N_("Attempts allowed must be at least 1, not %(attempts)s."), attempts=pol.max_attempts),
+                Phrase(N_('Use a number, or attempts="unlimited".')),
             )
         )
     if pol.wait_minutes < 0:
-        p.append(Problem(where + ("wait_minutes",), "The wait between attempts cannot be negative.", "Use 0 or more."))
+        p.append(
+            Problem(
+                where + ("wait_minutes",),
+                Phrase(N_("The wait between attempts cannot be negative.")),
+                Phrase(N_("Use 0 or more.")),
+            )
+        )
     limit = pol.time_limit_minutes
     if limit is not None and not 1 <= limit <= MAX_TIME_LIMIT_MINUTES:
         p.append(
             Problem(
                 where + ("time_limit_minutes",),
-                f"The post-test time limit must be from 1 to {MAX_TIME_LIMIT_MINUTES} minutes, not {limit}.",
-                "Set time_limit_minutes to the minutes one attempt may take (e.g. 30), or remove it for "
-                "an untimed post-test.",
+                Phrase(
+                    N_("The post-test time limit must be from 1 to %(max)s minutes, not %(limit)s."),
+                    max=MAX_TIME_LIMIT_MINUTES,
+                    limit=limit,
+                ),
+                Phrase(
+                    N_(
+                        "Set time_limit_minutes to the minutes one attempt may take (e.g. 30), or remove it for "
+                        "an untimed post-test."
+                    )
+                ),
             )
         )
     return p

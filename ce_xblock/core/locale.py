@@ -64,8 +64,9 @@ class Phrase(str):
         return (self.template,), self.params
 
     def localize(self, gettext: Callable[[str], str]) -> str:
+        """The translated template, filled with the params (a param that is a Phrase is translated too)."""
         try:
-            return gettext(self.template) % self.params
+            return gettext(self.template) % {k: localize(v, gettext) for k, v in self.params.items()}
         except (KeyError, ValueError, TypeError):
             return str(self)
 
@@ -73,6 +74,18 @@ class Phrase(str):
 def localize(text: Any, gettext: Callable[[str], str]) -> str:
     """`text` in the learner's language when it is a generated `Phrase`; author text stays as written."""
     return text.localize(gettext) if isinstance(text, Phrase) else text
+
+
+def sentences(*parts: str) -> str:
+    """The non-empty `parts` joined by a space, each translated on its own where shown.
+
+    A problem's message and its fix are two sentences: `sentences(message, fix)` reads "message fix"
+    in English, and `localize` gives each its translation.
+    """
+    kept = [part for part in parts if part]
+    if len(kept) <= 1:
+        return kept[0] if kept else ""
+    return Phrase(" ".join(f"%(s{i})s" for i in range(len(kept))), **{f"s{i}": part for i, part in enumerate(kept)})
 
 
 def normalize(locale: str | None) -> str:

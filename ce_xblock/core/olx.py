@@ -42,8 +42,10 @@ from .activity import (
     QuestionType,
     ReviewPolicy,
     Sponsor,
+    use_one_of,
     validate,
 )
+from .locale import N_, Phrase, localize, sentences
 
 ROOT_TAG = "ce_credit"
 
@@ -72,6 +74,10 @@ class OLXProblem:
     def __str__(self) -> str:
         text = f"{self.message} {self.fix}".strip()
         return f"{self.filename}:{self.line}: {text}"
+
+    def localize(self, gettext: Callable[[str], str]) -> str:
+        """The message and its fix (no file or line) in the language of `gettext`; English in `str()`."""
+        return localize(sentences(self.message, self.fix), gettext)
 
 
 class OLXError(ValueError):
@@ -120,9 +126,14 @@ def loads(text: str | bytes, filename: str = "<string>") -> Activity:
                 OLXProblem(
                     filename,
                     line,
-                    f"This is not well-formed XML: {msg}.",
-                    "Check that every element is closed, attributes are quoted, and '&' and '<' in text "
-                    "are written as '&amp;' and '&lt;'.",
+                    # Translators: %(error)s is the XML parser's own message (in English).
+                    Phrase(N_("This is not well-formed XML: %(error)s."), error=msg),
+                    Phrase(
+                        N_(
+                            "Check that every element is closed, attributes are quoted, and '&' and '<' in text "
+                            "are written as '&amp;' and '&lt;'."
+                        )
+                    ),
                 )
             ]
         ) from None
@@ -162,6 +173,26 @@ def from_element(
     return activity
 
 
+def _did_you_mean(name: str) -> Phrase:
+    # Translators: %(name)s is the closest known name: an attribute in quotes, or an element such as <prompt>.
+    return Phrase(N_("Did you mean %(name)s?"), name=name)
+
+
+def _keep_single(tag: str) -> Phrase:
+    # Translators: %(element)s is an element such as <prompt>.
+    return Phrase(N_("Keep a single %(element)s."), element=f"<{tag}>")
+
+
+def _missing_attribute(tag: str, name: str) -> Phrase:
+    # Translators: %(element)s is an element such as <question>; %(name)s the attribute's name, such as id.
+    return Phrase(N_("%(element)s is missing its %(name)s attribute."), element=f"<{tag}>", name=name)
+
+
+def _written(el: etree._Element, name: str, raw: str) -> dict[str, str]:
+    """The params of an "attribute on element" problem: name='value' as written, and <tag>."""
+    return {"attribute": f"{name}={raw!r}", "element": f"<{el.tag}>"}
+
+
 class _Reader:
     def __init__(self, filename: str):
         self.filename = filename
@@ -196,8 +227,17 @@ class _Reader:
             if name in allowed or name in ignored:
                 continue
             close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f"Did you mean {close[0]!r}?" if close else f"Allowed here: {', '.join(allowed) or 'none'}."
-            self.problem(el, f"<{el.tag}> has an unknown attribute {name!r}.", hint)
+            hint = (
+                _did_you_mean(repr(close[0]))
+                if close
+                else Phrase(N_("Allowed here: %(names)s."), names=", ".join(allowed) or Phrase(N_("none")))
+            )
+            self.problem(
+                el,
+                # Translators: %(element)s is an element such as <question>; %(name)s an attribute name, in quotes.
+                Phrase(N_("%(element)s has an unknown attribute %(name)s."), element=f"<{el.tag}>", name=repr(name)),
+                hint,
+            )
 
     def children(self, el: etree._Element, allowed: Iterable[str]) -> list[etree._Element]:
         allowed = list(allowed)
@@ -208,23 +248,42 @@ class _Reader:
             if child.tag not in allowed:
                 close = difflib.get_close_matches(child.tag, allowed, n=1)
                 hint = (
-                    f"Did you mean <{close[0]}>?"
+                    _did_you_mean(f"<{close[0]}>")
                     if close
-                    else f"Allowed in <{el.tag}>: " + ", ".join(f"<{a}>" for a in allowed)
+                    else Phrase(
+                        N_("Allowed in %(element)s: %(names)s"),
+                        element=f"<{el.tag}>",
+                        names=", ".join(f"<{a}>" for a in allowed),
+                    )
                 )
-                self.problem(child, f"<{el.tag}> cannot contain <{child.tag}>.", hint)
+                self.problem(
+                    child,
+                    Phrase(N_("%(element)s cannot contain %(child)s."), element=f"<{el.tag}>", child=f"<{child.tag}>"),
+                    hint,
+                )
                 continue
             out.append(child)
         if el.text and el.text.strip():
             self.problem(
-                el, f"<{el.tag}> holds elements, not text: {el.text.strip()[:40]!r}.", "Move the text into an element."
+                el,
+                Phrase(
+                    # Translators: %(text)s is the start of the stray text, in quotes.
+                    N_("%(element)s holds elements, not text: %(text)s."),
+                    element=f"<{el.tag}>",
+                    text=repr(el.text.strip()[:40]),
+                ),
+                Phrase(N_("Move the text into an element.")),
             )
         return out
 
     def single(self, children: list[etree._Element], tag: str) -> etree._Element | None:
         found = [c for c in children if c.tag == tag]
         for extra in found[1:]:
-            self.problem(extra, f"<{tag}> appears more than once.", f"Keep a single <{tag}>.")
+            self.problem(
+                extra,
+                Phrase(N_("%(element)s appears more than once."), element=f"<{tag}>"),
+                _keep_single(tag),
+            )
         return found[0] if found else None
 
     # -- values
@@ -234,7 +293,13 @@ class _Reader:
     def required_attr(self, el: etree._Element, name: str, example: str, poison: tuple[Any, ...] | None = None) -> str:
         value = self.attr(el, name)
         if not value:
-            self.problem(el, f"<{el.tag}> is missing its {name} attribute.", f'Add {name}="{example}".', poison)
+            self.problem(
+                el,
+                _missing_attribute(el.tag, name),
+                # Translators: %(example)s is an attribute with an example value, such as id="q1".
+                Phrase(N_("Add %(example)s."), example=f'{name}="{example}"'),
+                poison,
+            )
         return value
 
     def enum(self, el: etree._Element, name: str, cls: type[E], default: E) -> E:
@@ -246,9 +311,12 @@ class _Reader:
         except ValueError:
             choices = [m.value for m in cls]
             close = difflib.get_close_matches(raw.strip(), choices, n=1)
-            hint = f"Did you mean {close[0]!r}? " if close else ""
             self.problem(
-                el, f"{name}={raw!r} on <{el.tag}> is not allowed.", f"{hint}Use one of: {', '.join(choices)}."
+                el,
+                # Translators: %(attribute)s is the attribute as written, such as level='expert';
+                # %(element)s the element it is on, such as <ce_credit>.
+                Phrase(N_("%(attribute)s on %(element)s is not allowed."), **_written(el, name, raw)),
+                sentences(_did_you_mean(repr(close[0])) if close else "", use_one_of(choices)),
             )
             return default
 
@@ -262,9 +330,12 @@ class _Reader:
         try:
             return int(raw)
         except ValueError:
-            also = ' or "unlimited"' if unlimited_ok else ""
             self.problem(
-                el, f"{name}={raw!r} on <{el.tag}> is not a whole number.", f'Write a number such as "3"{also}.'
+                el,
+                Phrase(N_("%(attribute)s on %(element)s is not a whole number."), **_written(el, name, raw)),
+                Phrase(N_('Write a number such as "3" or "unlimited".'))
+                if unlimited_ok
+                else Phrase(N_('Write a number such as "3".')),
             )
             return default
 
@@ -275,7 +346,10 @@ class _Reader:
         if raw.strip() in ("true", "false"):
             return raw.strip() == "true"
         self.problem(
-            el, f'{name}={raw!r} on <{el.tag}> is not "true" or "false".', f'Write {name}="true" or {name}="false".'
+            el,
+            Phrase(N_('%(attribute)s on %(element)s is not "true" or "false".'), **_written(el, name, raw)),
+            # Translators: %(yes)s and %(no)s are the attribute written with "true" and with "false".
+            Phrase(N_("Write %(yes)s or %(no)s."), yes=f'{name}="true"', no=f'{name}="false"'),
         )
         return default
 
@@ -287,14 +361,21 @@ class _Reader:
             return date.fromisoformat(raw.strip())
         except ValueError:
             self.problem(
-                el, f"{name}={raw!r} on <{el.tag}> is not a date.", f'Write it as YYYY-MM-DD, e.g. {name}="2026-01-31".'
+                el,
+                Phrase(N_("%(attribute)s on %(element)s is not a date."), **_written(el, name, raw)),
+                Phrase(N_("Write it as YYYY-MM-DD, e.g. %(example)s."), example=f'{name}="2026-01-31"'),
             )
             return None
 
     def decimal(self, el: etree._Element, name: str, poison: tuple[Any, ...]) -> Decimal:
         raw = el.get(name)
         if raw is None:
-            self.problem(el, f"<{el.tag}> is missing its {name} attribute.", f'Add {name}="1.5" (for example).', poison)
+            self.problem(
+                el,
+                _missing_attribute(el.tag, name),
+                Phrase(N_("Add %(example)s (for example)."), example=f'{name}="1.5"'),
+                poison,
+            )
             return Decimal(0)
         try:
             value = Decimal(raw.strip())
@@ -303,7 +384,10 @@ class _Reader:
             return value
         except InvalidOperation:
             self.problem(
-                el, f"{name}={raw!r} on <{el.tag}> is not a number.", f'Write a number such as {name}="1.5".', poison
+                el,
+                Phrase(N_("%(attribute)s on %(element)s is not a number."), **_written(el, name, raw)),
+                Phrase(N_("Write a number such as %(example)s."), example=f'{name}="1.5"'),
+                poison,
             )
             return Decimal(0)
 
@@ -311,7 +395,13 @@ class _Reader:
         for child in el:
             if isinstance(child.tag, str):
                 self.problem(
-                    child, f"<{el.tag}> holds plain text, so <{child.tag}> is not allowed in it.", "Remove the markup."
+                    child,
+                    Phrase(
+                        N_("%(element)s holds plain text, so %(child)s is not allowed in it."),
+                        element=f"<{el.tag}>",
+                        child=f"<{child.tag}>",
+                    ),
+                    Phrase(N_("Remove the markup.")),
                 )
                 break
         return " ".join("".join(el.itertext()).split())
@@ -331,7 +421,11 @@ class _Reader:
     def activity(self, root: etree._Element, ignored_root_attrs: frozenset[str]) -> Activity | None:
         if root.tag != ROOT_TAG:
             self.problem(
-                root, f"The root element is <{root.tag}>, not <{ROOT_TAG}>.", f"Wrap the activity in <{ROOT_TAG}>."
+                root,
+                Phrase(
+                    N_("The root element is %(element)s, not %(root)s."), element=f"<{root.tag}>", root=f"<{ROOT_TAG}>"
+                ),
+                Phrase(N_("Wrap the activity in %(root)s."), root=f"<{ROOT_TAG}>"),
             )
             return None
         self.check_attributes(
@@ -443,17 +537,22 @@ class _Reader:
         body_raw = el.get("body")
         if body_raw is None:
             self.problem(
-                el, "<accreditation> is missing its body attribute.", 'Add body="apa" (or aswb-ace, nbcc, ...).', path
+                el,
+                _missing_attribute("accreditation", "body"),
+                Phrase(N_('Add body="apa" (or aswb-ace, nbcc, ...).')),
+                path,
             )
         else:
             try:
                 Accreditor(body_raw.strip())
             except ValueError:
-                known = ", ".join(a.value for a in Accreditor)
                 self.problem(
                     el,
-                    f"The accreditor {body_raw!r} is unknown.",
-                    f'Use one of: {known}. For another body use body="state-board" or body="custom" with body_name.',
+                    Phrase(N_("The accreditor %(body)s is unknown."), body=repr(body_raw)),
+                    sentences(
+                        use_one_of(a.value for a in Accreditor),
+                        Phrase(N_('For another body use body="state-board" or body="custom" with body_name.')),
+                    ),
                     path,
                 )
                 body_raw = None
@@ -464,8 +563,13 @@ class _Reader:
             except ValueError:
                 self.problem(
                     el,
-                    f"requires={token!r} on <accreditation> is not a learner detail.",
-                    f"Use any of: {', '.join(d.value for d in LearnerDetail)}.",
+                    Phrase(
+                        N_("%(attribute)s on %(element)s is not a learner detail."),
+                        attribute=f"requires={token!r}",
+                        element="<accreditation>",
+                    ),
+                    # Translators: %(values)s lists the learner details an accreditation may require.
+                    Phrase(N_("Use any of: %(values)s."), values=", ".join(d.value for d in LearnerDetail)),
                 )
         kids = self.children(el, ["statement"])
         statement = self.single(kids, "statement")
@@ -530,7 +634,13 @@ class _Reader:
         self.check_attributes(el, ["id", "correct"])
         feedback = [c for c in el if c.tag == "feedback"]
         for extra in feedback[1:]:
-            self.problem(extra, "<feedback> appears more than once in a <choice>.", "Keep a single <feedback>.")
+            self.problem(
+                extra,
+                Phrase(
+                    N_("%(element)s appears more than once in a %(parent)s."), element="<feedback>", parent="<choice>"
+                ),
+                _keep_single("feedback"),
+            )
         return Choice(
             id=self.required_attr(el, "id", "a", path),
             text=self.rich(el, allow={"feedback"}),

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from ce_xblock.core.activity import Activity, EvaluationItemType
 from ce_xblock.core.certificate import CertificateRecord, SignedRecord
+from ce_xblock.core.locale import localize
 
 DEFAULT_RETENTION_YEARS = 7
 
@@ -599,6 +600,10 @@ def past_retention(
 # ---------------------------------------------------------------------------------------------
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
 def svg_bar_chart(
     title: str,
     labels: Sequence[str],
@@ -611,22 +616,34 @@ def svg_bar_chart(
     width: int = 640,
     bar_height: int = 22,
     chart_id: str = "chart",
+    gettext: Callable[[str], str] = _untranslated,
 ) -> str:
     """A horizontal bar chart as an SVG string (role="img", <title>, <desc>), followed by a
     visually-hidden-ready HTML table of the same data for screen readers and for copying.
 
+    `title` and `unit` are shown as given (translate them first); `gettext` translates the chart's
+    own words ("no data", the table's headings, the generated description) for the viewer.
     Everything is escaped; no scripts, no external resources. Embed it in a report page as is.
     """
     e = html.escape
+    no_data = gettext("no data")
     vals = [v for v in values if v is not None]
     top = max_value if max_value is not None else (max(vals) if vals else 1.0)
     top = top or 1.0
     label_w = 180
     plot_w = width - label_w - 70
     height = 30 + bar_height * len(labels) + 10
-    desc = description or f"{title}: " + "; ".join(
-        f"{lab} {value_format(v) + (' ' + unit if unit else '') if v is not None else 'no data'}"
-        for lab, v in zip(labels, values, strict=True)
+    desc = description or (
+        # Translators: the description of a bar chart for screen readers: its title, then each
+        # bar as "label value unit", separated by semicolons.
+        gettext("%(title)s: %(bars)s")
+        % {
+            "title": title,
+            "bars": "; ".join(
+                f"{lab} {value_format(v) + (' ' + unit if unit else '') if v is not None else no_data}"
+                for lab, v in zip(labels, values, strict=True)
+            ),
+        }
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
@@ -644,7 +661,7 @@ def svg_bar_chart(
         )
         if v is None:
             parts.append(
-                f'<text x="{label_w + 6}" y="{y + bar_height * 0.65:.1f}" font-size="12" font-family="sans-serif" fill="#57606a">no data</text>'
+                f'<text x="{label_w + 6}" y="{y + bar_height * 0.65:.1f}" font-size="12" font-family="sans-serif" fill="#57606a">{e(no_data)}</text>'
             )
             continue
         w = max(0.0, min(1.0, v / top)) * plot_w
@@ -655,48 +672,59 @@ def svg_bar_chart(
         )
     parts.append("</svg>")
     rows = "".join(
-        f'<tr><th scope="row">{e(lab)}</th><td>{e(value_format(v)) if v is not None else "no data"}</td></tr>'
+        f'<tr><th scope="row">{e(lab)}</th><td>{e(value_format(v)) if v is not None else e(no_data)}</td></tr>'
         for lab, v in zip(labels, values, strict=True)
     )
     table = (
         f'<table class="ce-chart-data" id="{e(chart_id)}-data"><caption>{e(title)}</caption>'
-        f'<thead><tr><th scope="col">Item</th><th scope="col">{e(unit or "Value")}</th></tr></thead>'
+        f'<thead><tr><th scope="col">{e(gettext("Item"))}</th>'
+        f'<th scope="col">{e(unit or gettext("Value"))}</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
     return f'<figure class="ce-chart">{"".join(parts)}{table}</figure>'
 
 
-def item_statistics_charts(stats: Sequence[ItemStatistics], *, id_prefix: str = "") -> str:
+def item_statistics_charts(
+    stats: Sequence[ItemStatistics], *, id_prefix: str = "", gettext: Callable[[str], str] = _untranslated
+) -> str:
     """Difficulty and discrimination charts for the instructor and staff report.
 
-    `id_prefix` keeps element ids unique when several reports share a page (one per block)."""
+    `id_prefix` keeps element ids unique when several reports share a page (one per block);
+    `gettext` gives the charts' words in the viewer's language (English without one)."""
+    _ = gettext
     labels = [s.question_id for s in stats]
     return svg_bar_chart(
-        "Post-test item difficulty (share correct)",
+        _("Post-test item difficulty (share correct)"),
         labels,
         [s.p_value for s in stats],
         max_value=1.0,
-        unit="p-value",
+        unit=_("p-value"),
         chart_id=id_prefix + "difficulty",
+        gettext=gettext,
     ) + svg_bar_chart(
-        "Post-test item discrimination (point-biserial)",
+        _("Post-test item discrimination (point-biserial)"),
         labels,
         [s.point_biserial for s in stats],
         max_value=1.0,
-        unit="point-biserial r (a negative r draws no bar)",
+        unit=_("point-biserial r (a negative r draws no bar)"),
         chart_id=id_prefix + "discrimination",
+        gettext=gettext,
     )
 
 
-def evaluation_chart(summary: EvaluationSummary, *, id_prefix: str = "") -> str:
-    """Mean rating per evaluation item (1-5)."""
+def evaluation_chart(
+    summary: EvaluationSummary, *, id_prefix: str = "", gettext: Callable[[str], str] = _untranslated
+) -> str:
+    """Mean rating per evaluation item (1-5); generated prompts are translated with `gettext`."""
+    _ = gettext
     return svg_bar_chart(
-        "Evaluation: mean rating per item (1 = strongly disagree, 5 = strongly agree)",
-        [i.prompt for i in summary.items],
+        _("Evaluation: mean rating per item (1 = strongly disagree, 5 = strongly agree)"),
+        [localize(i.prompt, gettext) for i in summary.items],
         [i.mean for i in summary.items],
         max_value=5.0,
-        unit="mean rating",
+        unit=_("mean rating"),
         chart_id=id_prefix + "evaluation",
+        gettext=gettext,
     )
 
 
@@ -834,13 +862,21 @@ def evaluation_summary_from_sums(activity: Activity, sums: Mapping[str, Any]) ->
     return EvaluationSummary(int(sums.get("respondents") or 0), out_items, objectives, text)
 
 
-def objectives_chart(activity: Activity, summary: EvaluationSummary, *, id_prefix: str = "") -> str:
+def objectives_chart(
+    activity: Activity,
+    summary: EvaluationSummary,
+    *,
+    id_prefix: str = "",
+    gettext: Callable[[str], str] = _untranslated,
+) -> str:
     """Mean rating per learning objective (1-5), over the evaluation items that name it."""
+    _ = gettext
     return svg_bar_chart(
-        "Evaluation: mean rating per learning objective (1-5)",
+        _("Evaluation: mean rating per learning objective (1-5)"),
         [o.text for o in activity.objectives],
         [summary.objectives.get(o.id, (0, None))[1] for o in activity.objectives],
         max_value=5.0,
-        unit="mean rating",
+        unit=_("mean rating"),
         chart_id=id_prefix + "objectives",
+        gettext=gettext,
     )

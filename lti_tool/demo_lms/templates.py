@@ -17,6 +17,9 @@ PAGE = """<!doctype html>
   h2 { font-size: 1.2rem; margin: 1.25rem 0 0.5rem; }
   .layout { display: grid; grid-template-columns: minmax(18rem, 26rem) 1fr; gap: 1.25rem; align-items: start; }
   @media (max-width: 60rem) { .layout { grid-template-columns: 1fr; } }
+  /* a phone-wide page (320px) never scrolls sideways: the tool's frame gets the page's width */
+  .layout > *, fieldset { min-width: 0; }
+  #gradebook { overflow-x: auto; }
   fieldset { border: 1px solid #8a8a8a; border-radius: 4px; margin: 0 0 1rem; background: #fff; }
   legend { font-weight: 600; padding: 0 0.3rem; }
   label { display: block; margin: 0.5rem 0 0.2rem; font-weight: 600; }
@@ -25,7 +28,7 @@ PAGE = """<!doctype html>
   button { padding: 0.45rem 0.9rem; margin: 0.6rem 0.4rem 0 0; border: 1px solid #1d4f73; border-radius: 4px;
            background: #2a5d84; color: #fff; cursor: pointer; }
   button.secondary { background: #fff; color: #1d4f73; }
-  button:focus-visible, select:focus-visible, a:focus-visible { outline: 3px solid #d97706; outline-offset: 2px; }
+  button:focus-visible, select:focus-visible, a:focus-visible, #gradebook:focus-visible { outline: 3px solid #d97706; outline-offset: 2px; }
   button[disabled] { opacity: 0.6; cursor: not-allowed; }
   .hint { font-size: 0.92rem; color: #444; margin: 0.3rem 0; }
   table { border-collapse: collapse; width: 100%; background: #fff; }
@@ -78,7 +81,7 @@ PAGE = """<!doctype html>
 
   <section aria-labelledby="gradebook-heading">
     <h2 id="gradebook-heading">Gradebook</h2>
-    <div id="gradebook">{{ gradebook|safe }}</div>
+    <div id="gradebook" role="region" tabindex="0" aria-labelledby="gradebook-heading">{{ gradebook|safe }}</div>
     <p><button type="button" class="secondary" id="refresh">Refresh gradebook</button>
       <label style="display:inline;font-weight:normal"><input type="checkbox" id="auto-refresh" checked>
       refresh every 3 seconds</label></p>

@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from ce_xblock.core import olx
 from ce_xblock.core.activity import validate
+from ce_xblock.core.locale import N_, Phrase, localize, sentences
 
 from .. import launches, report
 from ..app import tool_of
 from ..launches import ACTIVITY_PARAM, LaunchContext
-from ..store import ResourceLink, StoredActivity, utcnow
+from ..store import SHARED_LIBRARY, ResourceLink, StoredActivity, activity_row, utcnow
 
 bp = Blueprint("instructor", __name__, url_prefix="/lti/instructor")
 
@@ -37,27 +38,49 @@ def _context(launch_id: str) -> LaunchContext:
     return lc
 
 
-def library() -> list[StoredActivity]:
+def library(owner: int = SHARED_LIBRARY) -> list[StoredActivity]:
+    """The activities `owner`'s instructors may choose: the shared library and their own, their own
+    copy in place of a shared activity with the same id."""
     with tool_of(current_app).sessions() as s:
-        return list(s.scalars(select(StoredActivity).order_by(StoredActivity.title)))
+        rows = s.scalars(
+            select(StoredActivity)
+            .where(StoredActivity.owner_id.in_({owner, SHARED_LIBRARY}))
+            .order_by(StoredActivity.owner_id)
+        )
+        by_slug = {row.slug: row for row in rows}  # own rows (owner > 0) come last and win
+    return sorted(by_slug.values(), key=lambda row: (row.title.casefold(), row.slug))
 
 
-def save_olx(text: str) -> tuple[StoredActivity | None, list[str]]:
-    """Parse, validate and store an activity; returns the row or the problems, each as one line."""
+def save_olx(text: str, owner: int = SHARED_LIBRARY) -> tuple[StoredActivity | None, list[str]]:
+    """Parse, validate and store an activity as `owner`'s (a registration's, or the shared library);
+    returns the row or the problems, each as one line."""
     try:
         activity = olx.loads(text, filename="pasted.xml")
     except olx.OLXError as err:
+        # English Phrases (the CLI prints them); the views show them with `localize(p, _)`.
         return None, [
-            str(p) if not hasattr(p, "line") else f"line {p.line}: {p.message} {p.fix}".strip() for p in err.problems
+            # Translators: %(line)s is a line number of the OLX; %(problem)s says what is wrong there.
+            Phrase(N_("line %(line)s: %(problem)s"), line=p.line, problem=sentences(p.message, p.fix))
+            for p in err.problems
         ]
     problems = validate(activity)
     if problems:
-        return None, [f"{'/'.join(str(x) for x in p.path)}: {p}" for p in problems]
+        return None, [
+            Phrase(
+                # Translators: %(path)s is where in the activity, such as questions/2; %(problem)s what is wrong there.
+                N_("%(path)s: %(problem)s"),
+                path="/".join(str(x) for x in p.path),
+                problem=sentences(p.message, p.fix),
+            )
+            for p in problems
+        ]
     canonical = olx.dumps(activity)
     with tool_of(current_app).sessions() as s:
-        row = s.scalars(select(StoredActivity).where(StoredActivity.slug == activity.id)).first()
+        row = s.scalars(
+            select(StoredActivity).where(StoredActivity.slug == activity.id, StoredActivity.owner_id == owner)
+        ).first()
         if row is None:
-            row = StoredActivity(slug=activity.id)
+            row = StoredActivity(slug=activity.id, owner_id=owner)
             s.add(row)
         row.title, row.version, row.olx, row.updated_at = activity.title, str(activity.version), canonical, utcnow()
         s.commit()
@@ -69,17 +92,19 @@ def save_olx(text: str) -> tuple[StoredActivity | None, list[str]]:
 
 def instructor_home(lc: LaunchContext, **extra: Any) -> Any:
     tool = tool_of(current_app)
-    activity_row = None
+    chosen = None
     if lc.activity_slug:
         with tool.sessions() as s:
-            activity_row = s.scalars(select(StoredActivity).where(StoredActivity.slug == lc.activity_slug)).first()
-    rows = report.build(tool, lc) if activity_row else None
-    extra = {**_accommodation_context(tool, lc, rows if activity_row else None), **extra}
-    return render_template("instructor.html", lc=lc, activity=activity_row, library=library(), report=rows, **extra)
+            chosen = activity_row(s, lc.activity_slug, lc.registration_id)
+    rows = report.build(tool, lc) if chosen else None
+    extra = {**_accommodation_context(tool, lc, rows if chosen else None), **extra}
+    return render_template(
+        "instructor.html", lc=lc, activity=chosen, library=library(lc.registration_id), report=rows, **extra
+    )
 
 
 def deep_link_page(lc: LaunchContext, **extra: Any) -> Any:
-    return render_template("deeplink.html", lc=lc, library=library(), **extra)
+    return render_template("deeplink.html", lc=lc, library=library(lc.registration_id), **extra)
 
 
 @bp.route("/<launch_id>")
@@ -93,7 +118,7 @@ def choose(launch_id: str) -> Any:
     slug = request.form.get("activity", "")
     tool = tool_of(current_app)
     with tool.sessions() as s:
-        if s.scalars(select(StoredActivity).where(StoredActivity.slug == slug)).first() is None:
+        if activity_row(s, slug, lc.registration_id) is None:
             return instructor_home(
                 lc, problems=[_("There is no activity %(slug)s in the library.") % {"slug": repr(slug)}]
             ), 400
@@ -113,10 +138,10 @@ def import_olx(launch_id: str) -> Any:
     lc = _context(launch_id)
     upload = request.files.get("file")
     text = upload.read().decode("utf-8", "replace") if upload and upload.filename else request.form.get("olx", "")
-    row, problems = save_olx(text)
+    row, problems = save_olx(text, owner=lc.registration_id)
     page = deep_link_page if lc.message_type == "LtiDeepLinkingRequest" else instructor_home
     if row is None:
-        return page(lc, problems=problems, olx_text=text), 422
+        return page(lc, problems=[localize(p, _) for p in problems], olx_text=text), 422
     if lc.message_type == "LtiDeepLinkingRequest":
         return page(lc, saved=row.slug)
     tool = tool_of(current_app)
@@ -139,14 +164,14 @@ def deep_link_return(launch_id: str) -> Any:
     slug = request.form.get("activity", "")
     tool = tool_of(current_app)
     with tool.sessions() as s:
-        row = s.scalars(select(StoredActivity).where(StoredActivity.slug == slug)).first()
+        row = activity_row(s, slug, lc.registration_id)
     if row is None:
         return deep_link_page(
             lc, problems=[_("There is no activity %(slug)s in the library.") % {"slug": repr(slug)}]
         ), 400
     from ..learning import activity_for
 
-    activity = activity_for(tool, slug)
+    activity = activity_for(tool, slug, lc.registration_id)
     assert activity is not None
     item = deep_link_item(url_for("lti.launch", _external=True), activity)
     platform = tool.platform(lc.registration_id)
@@ -173,9 +198,9 @@ def deep_link_item(launch_url: str, activity: Any) -> dict[str, Any]:
 
 @bp.route("/<launch_id>/olx/<slug>")
 def export_olx(launch_id: str, slug: str) -> Any:
-    _context(launch_id)
+    lc = _context(launch_id)
     with tool_of(current_app).sessions() as s:
-        row = s.scalars(select(StoredActivity).where(StoredActivity.slug == slug)).first()
+        row = activity_row(s, slug, lc.registration_id)
     if row is None:
         abort(404)
     return current_app.response_class(
@@ -310,7 +335,7 @@ def _scope(lc: LaunchContext) -> tuple[str, list[int], Any]:
 
     if not lc.activity_slug:
         abort(404, _("This link has no activity yet. Choose one on the instructor page first."))
-    activity = activity_for(tool_of(current_app), lc.activity_slug)
+    activity = activity_for(tool_of(current_app), lc.activity_slug, lc.registration_id)
     if activity is None:
         abort(404, _("The activity %(slug)s is no longer in the library.") % {"slug": repr(lc.activity_slug)})
     scope = request.values.get("scope", "link")
@@ -337,7 +362,7 @@ def records_page(lc: LaunchContext, status: int = 200, **extra: Any) -> Any:
     tool = tool_of(current_app)
     scope, pks, activity = _scope(lc)
     start, end = _dates()
-    stats = report.analytics(tool, activity, pks, start, end)
+    stats = report.analytics(tool, activity, pks, start, end, gettext=_)
     with tool.sessions() as s:
         log = {e.certificate_id: e for e in rs.status_log(s)}
     certificates = []
