@@ -755,7 +755,8 @@
 
         function history(view) {
             var table = el("table.cec-history");
-            table.appendChild(el("caption", {text: gettext("Your attempts")}));
+            var captionId = nextId("history");
+            table.appendChild(el("caption", {id: captionId, text: gettext("Your attempts")}));
             table.appendChild(el("thead", null, [el("tr", null, [
                 el("th", {scope: "col", text: gettext("Attempt")}),
                 el("th", {scope: "col", text: gettext("Score")}),
@@ -772,7 +773,8 @@
                 ]));
             });
             table.appendChild(tb);
-            return el("div.cec-table-wrap", null, [table]);
+            // Too wide for a phone, it scrolls in its own region (Tab, then arrows) with whole words.
+            return el("div.cec-table-wrap", {role: "region", tabindex: "0", "aria-labelledby": captionId}, [table]);
         }
 
         function renderEvaluation(view, section) {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,18 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
+# WCAG 1.4.10: (name, viewport, deviceScaleFactor, widest page allowed in CSS px).
+REFLOW_SIZES = [
+    # 320 CSS px wide, no sideways scrolling
+    ("320px", {"width": 320, "height": 640}, 1, 320),
+    # 200% zoom of a 1280x900 window. Browser zoom divides the CSS viewport by the zoom factor and
+    # doubles the device pixels per CSS pixel, so a 640x450 viewport at deviceScaleFactor 2 is
+    # exactly what chromium lays out at 200%. (A 1280px viewport at deviceScaleFactor 2 only
+    # sharpens the pixels; CSS `zoom` does not move media queries.)
+    ("zoom-200", {"width": 640, "height": 450}, 2, 640),
+]
+REFLOW_IDS = [size[0] for size in REFLOW_SIZES]
+MIN_CHART_TEXT_PX = 10  # chart labels drawn smaller than this (a chart scaled down to fit) are unreadable
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "run_workbench"]
 
@@ -93,24 +106,144 @@ class AxeLog:
         if violations:
             self.problems.append(describe(screen, violations))
 
+    def check_reflow(self, target, screen: str, include: str | None = None) -> None:
+        """axe, and what keeps the screen from reflowing (`reflow_problems`), on one screen."""
+        self.check(target, screen, include)
+        problems = Counter(reflow_problems(target, include))
+        if problems:
+            lines = [p if n == 1 else f"{p} ({n} times)" for p, n in problems.items()]
+            self.problems.append(f"[{screen}] does not reflow:\n    " + "\n    ".join(lines))
+
     def assert_clean(self) -> None:
         assert self.screens, "no screen was checked"
         assert not self.problems, "axe violations:\n" + "\n".join(self.problems)
 
 
-def isolate_block(page) -> None:
+class ReflowWalk:
+    """A page at one of REFLOW_SIZES whose screens `check(step)` runs axe and `reflow_problems` on, and
+    screenshots into SCREENSHOTS/<where>/<size name>/<step>.png; `finish()` asserts it all.
+
+    `root` limits the checks to the block (the workbench's page around it is hidden first); `shot`
+    is the part to screenshot (the root, else the whole page).
+    """
+
+    def __init__(self, browser, size: tuple, where: str, root: str | None = None, shot: str | None = None):
+        name, viewport, scale, self.width = size
+        self.ctx = browser.new_context(viewport=viewport, device_scale_factor=scale)
+        self.page = self.ctx.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.shots = SCREENSHOTS / where / name
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.root, self.shot = root, shot or root
+        self.log = AxeLog()
+
+    def check(self, step: str) -> None:
+        assert self.page.evaluate("window.innerWidth") == self.width, "not the width the walk is for"
+        if self.root:
+            isolate_block(self.page, self.root)
+        self.log.check_reflow(self.page, step, self.root)
+        if self.shot:
+            self.page.locator(self.shot).first.screenshot(path=str(self.shots / f"{step}.png"))
+        else:
+            self.page.screenshot(path=str(self.shots / f"{step}.png"), full_page=True)
+
+    def finish(self, screens: int) -> None:
+        assert len(self.log.screens) == screens, self.log.screens
+        self.log.assert_clean()
+        assert self.errors == []
+        self.ctx.close()
+
+
+def isolate_block(page, selector: str = ".cec-xblock") -> None:
     """Hide the workbench's own page around the block (its banner, the scenario XML), keep the block.
 
     The workbench is not what learners see; the LMS page around a block is the LMS's business.
+    `selector` is the block's root: `.cec-studio` for the Studio editor.
     """
     page.evaluate(
-        """() => { let el = document.querySelector('.cec-xblock');
+        """s => { let el = document.querySelector(s);
         while (el && el.parentElement) {
             for (const sib of el.parentElement.children)
                 if (sib !== el && sib.tagName !== 'SCRIPT') sib.style.display = 'none';
             el = el.parentElement;
-        } }"""
+        } }""",
+        selector,
     )
+
+
+# ---- reflow (WCAG 1.4.10) ---------------------------------------------------------------------------
+
+_REFLOW_JS = """([within, minText]) => {
+    const out = [];
+    const doc = document.scrollingElement;
+    if (doc.scrollWidth > window.innerWidth)
+        out.push(`the page scrolls sideways: ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
+    const root = within ? document.querySelector(within) : document.body;
+    const what = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+    const text = id => { const el = document.getElementById(id); return el ? el.textContent.trim() : ''; };
+    // Wide content may scroll in its own box: a region that keyboard users can focus, with a name.
+    for (const el of root.querySelectorAll('*')) {
+        if (['TEXTAREA', 'SELECT', 'INPUT'].includes(el.tagName)) continue;
+        const cs = getComputedStyle(el);
+        if (!['auto', 'scroll'].includes(cs.overflowX) || el.scrollWidth <= el.clientWidth + 1) continue;
+        const name = (el.getAttribute('aria-label') || '').trim() ||
+            (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean).map(text).join(' ').trim();
+        if (el.getAttribute('role') !== 'region' || el.tabIndex < 0 || !name)
+            out.push(`${what(el)} scrolls sideways but is not a focusable region with a name ` +
+                `(role=${el.getAttribute('role')}, tabindex=${el.getAttribute('tabindex')}, name=${JSON.stringify(name)})`);
+    }
+    // Table cells keep their words whole: a table too wide for the screen scrolls in its region instead.
+    for (const cell of root.querySelectorAll('th, td, caption')) {
+        const box = cell.getBoundingClientRect();
+        if (box.width <= 1 || box.height <= 1) continue;  // hidden, or visually hidden for screen readers
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.data.matchAll(/[^\\s\\-\u2010\u2013\u2014\\/]+/g)) {
+                const r = document.createRange();
+                r.setStart(node, m.index);
+                r.setEnd(node, m.index + m[0].length);
+                const lines = new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top)));
+                if (lines.size > 1) out.push(`the word ${JSON.stringify(m[0])} is split over ${lines.size} lines in ${what(cell)}`);
+            }
+        }
+    }
+    // Charts keep readable labels: an SVG scaled down to fit draws its text too small to read.
+    for (const svg of root.querySelectorAll('svg')) {
+        const vb = svg.viewBox && svg.viewBox.baseVal;
+        const texts = [...svg.querySelectorAll('text')];
+        if (!vb || !vb.width || !texts.length) continue;
+        const scale = svg.getBoundingClientRect().width / vb.width;
+        const smallest = Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale));
+        if (smallest < minText)
+            out.push(`the chart ${JSON.stringify(svg.querySelector('title')?.textContent || what(svg))} ` +
+                `draws its text ${smallest.toFixed(1)}px high (at least ${minText}px)`);
+    }
+    return out;
+}"""
+
+
+def reflow_problems(target, within: str | None = None) -> list[str]:
+    """What keeps a screen from reflowing at its width (WCAG 1.4.10), as sentences; none is good.
+
+    The page scrolls sideways; a box scrolls sideways without being a focusable, named region
+    (wide tables and charts may scroll in such a region: two-dimensional content is exempt); a word
+    in a table is split over lines (a table squeezed to fit instead of scrolling); a chart is
+    scaled down until its text is smaller than MIN_CHART_TEXT_PX. `within` limits all but the
+    first to one part of the page (the block in the workbench).
+    """
+    return target.evaluate(_REFLOW_JS, [within, MIN_CHART_TEXT_PX])
+
+
+def lti_window(page, demo, user: str, kind: str, link_id: str = "", locale: str = "") -> None:
+    """The LTI tool launched from the demo LMS in the whole window (an LMS's "open in a new window"),
+    so the viewport's width is the tool's own. `kind`: learner, instructor or deeplink (no link)."""
+    from urllib.parse import urlencode
+
+    query = {"user": user, "kind": kind, "link": link_id, **({"locale": locale} if locale else {})}
+    page.goto(f"{demo.lms_server.url}/launch?{urlencode(query)}")
+    page.wait_for_url(demo.tool_server.url + "/**", timeout=30000)
 
 
 def scenario_url(page, base: str, link_text: str) -> str:
@@ -175,11 +308,13 @@ def replace_text(page, value: str) -> None:
     page.keyboard.type(value)
 
 
-def keyboard_flow(page, activity, check: Callable[[str], None]) -> None:
+def keyboard_flow(page, activity, check: Callable[[str], None]) -> str:
     """The whole learner flow with the keyboard alone: fail, retake, pass, evaluate, attest, details, certificate.
 
     `check(step)` runs on every screen (axe, overflow, screenshots). No mouse, no element.click().
     Language-neutral: controls are found by role and position, never by their English text.
+    Returns the last step: "10-certificate", or "10-certificate-wait" while the activity's
+    minimum time has not passed.
     """
     page.wait_for_selector(".cec-step-info")
     check("01-information")
@@ -267,7 +402,7 @@ def keyboard_flow(page, activity, check: Callable[[str], None]) -> None:
         # The activity's minimum time has not passed (the LTI demo keeps it): the wait is the last screen.
         assert page.locator(".cec-step-certificate .cec-timer").count() == 1
         check("10-certificate-wait")
-        return
+        return "10-certificate-wait"
     tab_to(page, ".cec-step-certificate button.cec-primary")
     page.keyboard.press("Enter")
     page.wait_for_selector(".cec-links")
@@ -275,3 +410,4 @@ def keyboard_flow(page, activity, check: Callable[[str], None]) -> None:
     check("10-certificate")
     tab_to(page, ".cec-links a")
     assert focus_is_visible(page), "no visible focus on the certificate link"
+    return "10-certificate"

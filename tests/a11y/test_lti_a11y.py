@@ -7,23 +7,71 @@ own document inside the frame: the LMS page around it is the LMS's business.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
-from a11yhelpers import AxeLog, keyboard_flow, need_browser
+from a11yhelpers import (
+    DESKTOP,
+    REFLOW_IDS,
+    REFLOW_SIZES,
+    AxeLog,
+    ReflowWalk,
+    keyboard_flow,
+    lti_window,
+    need_browser,
+)
+
+from ce_xblock.core import olx
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-TELEHEALTH = "telehealth-ethics"
+TELEHEALTH = "telehealth-ethics"  # as shipped: 180 minutes from start to certificate
+NO_WAIT = "telehealth-ethics-no-minimum"  # the same activity without the minimum time: walks reach the certificate
+ACTIVITY = olx.load(ROOT / "examples" / f"{TELEHEALTH}.xml")
+CERTIFIED: list[str] = []  # learners who hold a certificate for NO_WAIT, from earlier tests of this module
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     need_browser()
     start_demo = pytest.importorskip("lti_tool.demo").start_demo
-    d = start_demo(port=0, instance=tmp_path_factory.mktemp("lti-demo"), tool_config={"OUTBOX_INTERVAL": 0.2})
+    examples = tmp_path_factory.mktemp("lti-a11y-examples")
+    shutil.copy(ROOT / "examples" / f"{TELEHEALTH}.xml", examples)
+    no_wait = olx.dumps(ACTIVITY.replace(id=NO_WAIT, min_minutes=0))
+    (examples / f"{NO_WAIT}.xml").write_text(no_wait, encoding="utf-8")
+    d = start_demo(
+        port=0,
+        instance=tmp_path_factory.mktemp("lti-demo"),
+        examples_dir=examples,
+        tool_config={"OUTBOX_INTERVAL": 0.2},
+    )
     yield d
     d.stop()
+
+
+def _link(demo, activity_id: str) -> str:
+    """The demo course's resource link of an activity (the demo adds one per example)."""
+    from lti_tool.demo_lms import lms_of
+
+    return next(x.id for x in lms_of(demo.lms_app).state.links.values() if x.custom.get("ce_activity") == activity_id)
+
+
+@pytest.fixture(scope="module")
+def certified(demo, browser) -> str:
+    """NO_WAIT's link, once a learner holds a certificate there: the instructor's report then has a
+    certificate, a grade passback and its resend button, and the records page has charts."""
+    link = _link(demo, NO_WAIT)
+    if not CERTIFIED:  # run alone: a learner walks the flow first
+        ctx = browser.new_context(viewport=DESKTOP)
+        page = ctx.new_page()
+        lti_window(page, demo, "learner-mei", "learner", link)
+        page.wait_for_selector(".cec-step-info", timeout=30000)
+        assert keyboard_flow(page, ACTIVITY, lambda step: None) == "10-certificate"
+        CERTIFIED.append("learner-mei")
+        ctx.close()
+    return link
 
 
 class InFrame:
@@ -36,14 +84,10 @@ class InFrame:
         return getattr(self.frame, name)
 
 
-def _launch(page, demo, user: str, button: str):
-    from lti_tool.demo_lms import lms_of
-
-    lms = lms_of(demo.lms_app)
-    link = next(x for x in lms.state.links.values() if x.custom.get("ce_activity") == TELEHEALTH)
+def _launch(page, demo, user: str, button: str, activity_id: str = TELEHEALTH):
     page.goto(demo.lms_server.url + "/")
     page.get_by_label("Who are you?").select_option(user)
-    page.get_by_label("Course activity").select_option(link.id)
+    page.get_by_label("Course activity").select_option(_link(demo, activity_id))
     page.get_by_role("button", name=button).click()
     for _ in range(300):
         frame = next((f for f in page.frames if f.url.startswith(demo.tool_server.url)), None)
@@ -59,64 +103,146 @@ def _launch(page, demo, user: str, button: str):
 
 
 def test_the_lti_learner_screens_have_no_axe_violations_and_work_by_keyboard(demo, browser):
-    from ce_xblock.core import olx
-
-    activity = olx.load(ROOT / "examples" / f"{TELEHEALTH}.xml")
+    """The whole walk in the LMS frame, to the certificate: details, the download link, the verification page."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    frame = _launch(page, demo, "learner-ada", "Launch as learner")
+    frame = _launch(page, demo, "learner-ada", "Launch as learner", NO_WAIT)
     frame.wait_for_selector(".cec-step-info", timeout=30000)
     log = AxeLog()
-    keyboard_flow(InFrame(page, frame), activity, lambda step: log.check(frame, "lti-" + step))
-    verify = frame.locator(".cec-links a[target=_blank]")
-    if verify.count():
-        board = ctx.new_page()
-        board.goto(verify.get_attribute("href"))
-        log.check(board, "lti-verify")
+    last = keyboard_flow(InFrame(page, frame), ACTIVITY, lambda step: log.check(frame, "lti-" + step))
+    assert last == "10-certificate", f"the keyboard walk stopped at {last}, before the certificate"
+    assert "lti-09-details-error" in log.screens and "lti-10-certificate" in log.screens
+    CERTIFIED.append("learner-ada")
+    # The link the keyboard reached downloads the certificate itself
+    pdf = frame.locator(".cec-links a[download]").first
+    assert frame.evaluate("el => el === document.activeElement", pdf.element_handle())
+    response = ctx.request.get(urljoin(frame.url, pdf.get_attribute("href")))
+    assert response.ok and response.body().startswith(b"%PDF"), (response.status, response.headers)
+    board = ctx.new_page()
+    board.goto(urljoin(frame.url, frame.locator(".cec-links a[target=_blank]").get_attribute("href")))
+    assert "Kim Keyboard" in board.inner_text("main")
+    log.check(board, "lti-verify")
     log.assert_clean()
     assert errors == []
     ctx.close()
 
 
-def test_the_lti_instructor_screen_has_no_axe_violations(demo, browser):
+def _submit(target, button) -> None:
+    """Press a form's submit button and wait for the page it brings (the tool's forms post, no script)."""
+    with target.expect_navigation():
+        button.click()
+    target.wait_for_selector("main h1")
+
+
+def _instructor_walk(target, check) -> None:
+    """The instructor's screens of a link with a certified learner: the report with its grade passback,
+    an accommodation refused then saved, a grade sent again, and the records page. `check(step)` on each."""
+    target.wait_for_selector("#report tr[data-status=certificate][data-passback] button", timeout=30000)
+    check("instructor")
+    # The accommodation form: a bad value (errors tied to the fields), then a granted accommodation.
+    form = target.locator("#accommodations form[novalidate]")
+    target.locator("#acc-learner").select_option(index=1)
+    target.locator("#acc-extra_attempts").fill("99")
+    _submit(target, form.locator("button[type=submit]"))
+    assert target.locator("#acc-extra_attempts[aria-invalid=true]").count() == 1
+    check("instructor-accommodation-error")
+    target.locator("#acc-extra_attempts").fill("1")
+    _submit(target, form.locator("button[type=submit]"))
+    assert target.locator("#accommodation-table tr[data-user]").count() >= 1
+    check("instructor-accommodation")
+    _submit(target, target.locator("#report tr[data-status=certificate] button").first)
+    assert target.locator("main .ok[role=status]").count() == 1
+    check("instructor-grade-resent")
+    _submit(target, target.locator("a[href*='/records']"))
+    target.wait_for_selector("svg[role=img]")
+    check("instructor-records")
+
+
+def test_the_lti_instructor_screen_has_no_axe_violations(demo, browser, certified):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
-    frame = _launch(page, demo, "instructor-iris", "Launch as instructor")
-    frame.wait_for_selector("main, h1", timeout=30000)
+    frame = _launch(page, demo, "instructor-iris", "Launch as instructor", NO_WAIT)
     log = AxeLog()
-    log.check(frame, "lti-instructor")
-    # The accommodation form: a bad value (errors tied to the fields), then a granted accommodation.
-    frame.locator("#acc-learner").select_option(index=1)
-    frame.locator("#acc-extra_attempts").fill("99")
-    frame.locator("#accommodations button[type=submit]").first.click()
-    frame.wait_for_selector("#acc-extra_attempts-error", timeout=30000)
-    log.check(frame, "lti-instructor-accommodation-error")
-    frame.locator("#acc-extra_attempts").fill("1")
-    frame.locator("#accommodations button[type=submit]").first.click()
-    frame.wait_for_selector("#accommodation-table tr[data-user]", timeout=30000)
-    log.check(frame, "lti-instructor-accommodation")
+    _instructor_walk(frame, lambda step: log.check(frame, "lti-" + step))
+    assert len(log.screens) == 5
     log.assert_clean()
     ctx.close()
 
 
-def test_the_lti_learner_flow_reflows_in_a_narrow_frame(demo, browser):
-    """A phone-sized LMS page: the tool's document never scrolls sideways inside its frame."""
-    from ce_xblock.core import olx
+@pytest.mark.parametrize("size", REFLOW_SIZES, ids=REFLOW_IDS)
+def test_the_lti_instructor_screens_reflow_with_no_axe_violations(demo, browser, certified, size):
+    """The tool in the whole window at 320px and 200% zoom: the report, accommodations, passback and
+    records never scroll the page sideways; their wide tables and charts scroll in named regions."""
+    walk = ReflowWalk(browser, size, "lti/instructor")
+    lti_window(walk.page, demo, "instructor-iris", "instructor", certified)
+    _instructor_walk(walk.page, walk.check)
+    walk.finish(screens=5)
 
-    activity = olx.load(ROOT / "examples" / f"{TELEHEALTH}.xml")
+
+def _deep_link_walk(target, check, new_id: str) -> None:
+    """The Deep Linking picker: the library, a malformed OLX import, an invalid activity, a good import."""
+    target.wait_for_selector("input[name=activity]", timeout=30000)
+    check("deeplink")
+    paste = target.locator("#olx-paste")
+    import_button = target.get_by_role("button", name="Validate and import")
+    paste.fill("<ce_credit id='broken'><title>Not closed")
+    _submit(target, import_button)
+    assert target.locator("#problems[role=alert]").count() == 1
+    assert paste.get_attribute("aria-invalid") == "true" and paste.get_attribute("aria-describedby") == "problems"
+    check("deeplink-malformed-olx")
+    paste.fill(olx.dumps(ACTIVITY.replace(id=new_id)).replace('duration_minutes="180"', 'duration_minutes="-5"'))
+    _submit(target, import_button)
+    assert "duration_minutes" in target.inner_text("#problems")
+    check("deeplink-invalid-activity")
+    paste.fill(olx.dumps(ACTIVITY.replace(id=new_id, title=f"Imported {new_id}")))
+    _submit(target, import_button)
+    assert target.locator("main .ok[role=status]").count() == 1 and paste.get_attribute("aria-invalid") is None
+    assert target.locator(f"#a-{new_id}").is_checked()
+    check("deeplink-imported")
+
+
+def test_the_lti_deep_linking_picker_and_its_errors_have_no_axe_violations(demo, browser):
+    """The screen the demo LMS's Deep link button opens, at desktop width; then the chosen activity
+    goes back to the course."""
+    from lti_tool.demo_lms import lms_of
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    frame = _launch(page, demo, "instructor-iris", "Deep link")
+    log = AxeLog()
+    _deep_link_walk(frame, lambda step: log.check(frame, "lti-" + step), "imported-desktop")
+    assert len(log.screens) == 4
+    log.assert_clean()
+    with frame.expect_navigation(url=demo.lms_server.url + "/**"):
+        frame.get_by_role("button", name="Add to course").click()
+    links = lms_of(demo.lms_app).state.links.values()
+    assert any(x.custom.get("ce_activity") == "imported-desktop" for x in links)
+    assert errors == []
+    ctx.close()
+
+
+@pytest.mark.parametrize("size", REFLOW_SIZES, ids=REFLOW_IDS)
+def test_the_lti_deep_linking_picker_reflows_with_no_axe_violations(demo, browser, size):
+    walk = ReflowWalk(browser, size, "lti/deeplink")
+    lti_window(walk.page, demo, "instructor-iris", "deeplink")
+    _deep_link_walk(walk.page, walk.check, f"imported-{size[0]}")
+    walk.finish(screens=4)
+
+
+def test_the_lti_learner_flow_reflows_in_a_narrow_frame(demo, browser):
+    """A phone-sized LMS page: the tool's document never scrolls sideways inside its frame, and each
+    screen, to the wait for the activity's minimum time, has no axe violations at that width."""
     ctx = browser.new_context(viewport={"width": 320, "height": 640})
     page = ctx.new_page()
     frame = _launch(page, demo, "learner-ben", "Launch as learner")
     frame.wait_for_selector(".cec-step-info", timeout=30000)
-    widths: dict[str, tuple[int, int]] = {}
-
-    def check(step: str) -> None:
-        widths[step] = tuple(frame.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]"))
-
-    keyboard_flow(InFrame(page, frame), activity, check)
-    assert widths and all(w[1] > 0 for w in widths.values())
-    too_wide = {k: w for k, w in widths.items() if w[0] > w[1]}
-    assert not too_wide, f"the tool scrolls sideways in its frame (scrollWidth, frame width): {too_wide}"
+    log = AxeLog()
+    last = keyboard_flow(InFrame(page, frame), ACTIVITY, lambda step: log.check_reflow(frame, "lti-narrow-" + step))
+    assert last == "10-certificate-wait"
+    assert frame.evaluate("window.innerWidth") < 320
+    log.assert_clean()
     ctx.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from a11yhelpers import DESKTOP, PHONE, SCREENSHOTS, isolate_block, keyboard_flow, scenario_url
+from a11yhelpers import DESKTOP, PHONE, SCREENSHOTS, isolate_block, keyboard_flow, lti_window, scenario_url
 
 from ce_xblock.core import olx
 
@@ -84,13 +84,8 @@ def lti_demo(tmp_path_factory):
 
 
 def _lti_window(page, demo, link_id: str, locale: str) -> None:
-    """The tool launched as a learner in the whole window (an LMS's "open in a new window"), with
-    the launch's `locale` claim, so the viewport's width is the tool's own width."""
-    from urllib.parse import urlencode
-
-    query = urlencode({"user": "learner-ada", "kind": "learner", "link": link_id, "locale": locale})
-    page.goto(f"{demo.lms_server.url}/launch?{query}")
-    page.wait_for_url(demo.tool_server.url + "/**", timeout=30000)
+    """The tool launched as a learner in the whole window, with the launch's `locale` claim."""
+    lti_window(page, demo, "learner-ada", "learner", link_id, locale)
     page.wait_for_selector(".cec-step-info", timeout=30000)
 
 

@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 from a11yhelpers import (
+    REFLOW_IDS,
+    REFLOW_SIZES,
     SCREENSHOTS,
     AxeLog,
+    ReflowWalk,
     assert_no_violations,
     focus_is_visible,
     focused,
     isolate_block,
     keyboard_flow,
+    reflow_problems,
     scenario_url,
     tab_to,
 )
@@ -46,7 +50,7 @@ def test_every_learner_screen_has_no_axe_violations_and_the_flow_works_by_keyboa
     url = scenario_url(page, wb, DEMO)
     page.goto(url + "?student=axe-learner")
     log = AxeLog()
-    keyboard_flow(page, TELEHEALTH, lambda step: log.check(page, step, BLOCK))
+    assert keyboard_flow(page, TELEHEALTH, lambda step: log.check(page, step, BLOCK)) == "10-certificate"
 
     # The public verification page (a whole page of ours) and its look-up form
     verify_url = page.locator(".cec-links a[target=_blank]").get_attribute("href")
@@ -196,18 +200,7 @@ def _overflow(page) -> int:
     return page.evaluate("document.scrollingElement.scrollWidth")
 
 
-@pytest.mark.parametrize(
-    ("name", "viewport", "scale", "limit"),
-    [
-        # WCAG 1.4.10: 320 CSS px wide, no sideways scrolling
-        ("320px", {"width": 320, "height": 640}, 1, 320),
-        # 200% zoom of a 1280x900 window. Browser zoom divides the CSS viewport by the zoom factor and
-        # doubles the device pixels per CSS pixel, so a 640x450 viewport at deviceScaleFactor 2 is
-        # exactly what chromium lays out at 200%. (A 1280px viewport at deviceScaleFactor 2 only
-        # sharpens the pixels; CSS `zoom` does not move media queries.)
-        ("zoom-200", {"width": 640, "height": 450}, 2, 640),
-    ],
-)
+@pytest.mark.parametrize(("name", "viewport", "scale", "limit"), REFLOW_SIZES, ids=REFLOW_IDS)
 def test_the_keyboard_flow_reflows_without_sideways_scrolling(wb, browser, name, viewport, scale, limit):
     ctx = browser.new_context(viewport=viewport, device_scale_factor=scale)
     page = ctx.new_page()
@@ -277,15 +270,22 @@ def test_the_verification_page_reflows_at_320px(browser):
     assert width <= 320, f"the verification page is {width}px wide at 320px"
 
 
+def _with_a_certificate(page, wb) -> str:
+    """The no-minimum-time scenario's URL, once a learner has a certificate there (something to chart)."""
+    url = scenario_url(page, wb, DEMO)
+    if not ISSUED:  # run alone: a learner takes the post-test first
+        page.goto(url + "?student=chart-learner")
+        keyboard_flow(page, TELEHEALTH, lambda step: None)
+        ISSUED.append(page.locator(".cec-links a[target=_blank]").get_attribute("href"))
+    return url
+
+
 def test_the_staff_report_charts_have_no_axe_violations(wb, browser):
     """The staff summary's SVG charts (item statistics, distractors, evaluation means) under axe."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
     errors = _no_page_errors(page)
-    url = scenario_url(page, wb, DEMO)
-    if not ISSUED:  # run alone: a learner takes the post-test first, so there is something to chart
-        page.goto(url + "?student=chart-learner")
-        keyboard_flow(page, TELEHEALTH, lambda step: None)
+    url = _with_a_certificate(page, wb)
     page.goto(url + "?student=staff-charts")
     page.wait_for_selector(".cec-staff")
     charts = page.locator(".cec-staff svg[role=img]")
@@ -298,3 +298,76 @@ def test_the_staff_report_charts_have_no_axe_violations(wb, browser):
     page.locator(".cec-staff").screenshot(path=str(shots / "charts.png"))
     assert errors == []
     ctx.close()
+
+
+@pytest.mark.parametrize("size", REFLOW_SIZES, ids=REFLOW_IDS)
+def test_the_studio_editor_and_its_errors_reflow_with_no_axe_violations(wb, browser, size):
+    walk = ReflowWalk(browser, size, "xblock/studio", ".cec-studio")
+    page = walk.page
+    page.goto(scenario_url(page, wb, "CE Credit: Trauma-Informed Care") + "studio_view/")
+    page.wait_for_selector(".cecs-tabs")
+    walk.check("studio-activity")
+    page.get_by_role("tab", name="Post-test").click()
+    page.get_by_label("Pass mark (percent)").fill("seventy")
+    page.locator(".cec-studio-save").click()
+    page.wait_for_selector(".cecs-summary")
+    assert page.get_by_label("Pass mark (percent)").get_attribute("aria-invalid") == "true"
+    walk.check("studio-error")
+    page.get_by_role("tab", name="OLX").click()
+    walk.check("studio-olx")
+    walk.finish(screens=3)
+
+
+@pytest.mark.parametrize("size", REFLOW_SIZES, ids=REFLOW_IDS)
+def test_the_staff_report_reflows_with_no_axe_violations(wb, browser, size):
+    """The staff summary with its charts, data tables, exports and forms, at 320px and 200% zoom:
+    the page never scrolls sideways; wide charts and tables scroll in their own named region."""
+    walk = ReflowWalk(browser, size, "xblock/staff", BLOCK, shot=".cec-staff")
+    page, name = walk.page, size[0]
+    url = _with_a_certificate(page, wb)
+    page.goto(url + f"?student=staff-reflow-{name}")
+    page.wait_for_selector(".cec-staff svg[role=img]")
+    walk.check("staff-report")
+    form = page.locator(".cec-accommodation-form")
+    form.get_by_role("button").press("Enter")  # no learner: the error beside the field
+    assert focused(page, "input[name=learner][aria-invalid='true']")
+    walk.check("staff-accommodation-error")
+    form.get_by_label("Username or anonymous user id").fill(f"reflow-{name}")
+    form.get_by_role("button").press("Enter")
+    page.wait_for_selector(f".cec-accommodation-table tr[data-key='anon-reflow-{name}']")
+    walk.check("staff-accommodation-saved")
+    # Every chart and wide table is in a region that scrolls on its own, reached by Tab
+    assert page.locator(".cec-staff [role=region][tabindex='0']").count() >= 4
+    assert page.locator(".cec-staff .ce-chart").count() == page.locator(".cec-staff [role=region] .ce-chart").count()
+    walk.finish(screens=3)
+
+
+def test_the_reflow_check_catches_a_page_that_does_not_reflow(browser):
+    """reflow_problems is not a check that cannot fail: each fault it knows is reported, a fixed page is clean."""
+    from a11yhelpers import need_browser
+
+    need_browser()
+    page = browser.new_page(viewport={"width": 320, "height": 640})
+    chart = (
+        "<svg viewBox='0 0 640 100' width='640' height='100' style='max-width:100%;height:auto'>"
+        "<title>Scores</title><text x='0' y='20' font-size='12'>q01</text></svg>"
+    )
+    head = "<th>Certificate</th><th>Replacement</th><th>Reason</th><th>Status</th><th>Granted</th>"
+    page.set_content(
+        "<html lang='en'><body style='margin:0'><main>"
+        f"<div id='squeezed' style='overflow-wrap:anywhere'><table><tr>{head}</tr></table></div>"
+        f"<div id='unnamed' style='overflow-x:auto'><table style='white-space:nowrap'><tr>{head}</tr></table></div>"
+        f"{chart}<p style='width:400px'>wide</p></main></body></html>"
+    )
+    problems = "\n".join(reflow_problems(page))
+    assert "the page scrolls sideways: 400px wide" in problems
+    assert "div#unnamed scrolls sideways but is not a focusable region" in problems
+    assert re.search(r'the word "\w+" is split over \d lines', problems), problems
+    assert 'the chart "Scores" draws its text' in problems
+    page.set_content(
+        "<html lang='en'><body style='margin:0'><main><h1 id='h'>Scores</h1>"
+        f"<div role='region' tabindex='0' aria-labelledby='h' style='overflow-x:auto'><table><tr>{head}</tr></table>"
+        f"{chart.replace('max-width:100%', 'max-width:none')}</div></main></body></html>"
+    )
+    assert reflow_problems(page) == []
+    page.close()
