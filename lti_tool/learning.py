@@ -35,6 +35,7 @@ from .store import (
     ResourceLink,
     StoredActivity,
     ToolKey,
+    activity_query,
 )
 
 _activity_cache: dict[tuple[int, str], tuple[datetime, Activity, float]] = {}
@@ -53,14 +54,8 @@ def activity_for(tool: Any, slug: str, owner: int = SHARED_LIBRARY) -> Activity 
     hit = _activity_cache.get(key)
     if hit and hit[2] > now:
         return hit[1]
-    visible = (StoredActivity.slug == slug, StoredActivity.owner_id.in_({owner, SHARED_LIBRARY}))
     with tool.sessions() as s:
-        found = s.execute(
-            select(StoredActivity.id, StoredActivity.updated_at)
-            .where(*visible)
-            .order_by(StoredActivity.owner_id.desc())
-            .limit(1)
-        ).first()
+        found = s.execute(activity_query(slug, owner, StoredActivity.id, StoredActivity.updated_at)).first()
         if found is None:
             return None
         row_id, updated_at = found

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.sql import Select
 
 
 def utcnow() -> datetime:
@@ -280,11 +281,21 @@ def epoch() -> float:
     return time.time()
 
 
-def activity_row(session: Session, slug: str, owner: int) -> StoredActivity | None:
-    """The activity `owner`'s instructors mean by `slug`: their own copy, else the shared library's."""
-    return session.scalars(
-        select(StoredActivity)
-        .where(StoredActivity.slug == slug, StoredActivity.owner_id.in_({owner, SHARED_LIBRARY}))
+def visible_to(owner: int) -> Any:
+    """The activities registration `owner`'s instructors may see: the shared library and their own."""
+    return StoredActivity.owner_id.in_({owner, SHARED_LIBRARY})
+
+
+def activity_query(slug: str, owner: int, *columns: Any) -> Select:
+    """`columns` (default: the row) of the activity `owner` means by `slug`: its own copy, else the shared one."""
+    return (
+        select(*(columns or (StoredActivity,)))
+        .where(StoredActivity.slug == slug, visible_to(owner))
         .order_by(StoredActivity.owner_id.desc())
         .limit(1)
-    ).first()
+    )
+
+
+def activity_row(session: Session, slug: str, owner: int) -> StoredActivity | None:
+    """The activity `owner`'s instructors mean by `slug`: their own copy, else the shared library's."""
+    return session.scalars(activity_query(slug, owner)).first()

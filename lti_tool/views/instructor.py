@@ -14,7 +14,7 @@ from ce_xblock.core.locale import N_, Phrase, localize, sentences
 from .. import launches, report
 from ..app import tool_of
 from ..launches import ACTIVITY_PARAM, LaunchContext
-from ..store import SHARED_LIBRARY, ResourceLink, StoredActivity, activity_row, utcnow
+from ..store import SHARED_LIBRARY, ResourceLink, StoredActivity, activity_row, utcnow, visible_to
 
 bp = Blueprint("instructor", __name__, url_prefix="/lti/instructor")
 
@@ -42,11 +42,7 @@ def library(owner: int = SHARED_LIBRARY) -> list[StoredActivity]:
     """The activities `owner`'s instructors may choose: the shared library and their own, their own
     copy in place of a shared activity with the same id."""
     with tool_of(current_app).sessions() as s:
-        rows = s.scalars(
-            select(StoredActivity)
-            .where(StoredActivity.owner_id.in_({owner, SHARED_LIBRARY}))
-            .order_by(StoredActivity.owner_id)
-        )
+        rows = s.scalars(select(StoredActivity).where(visible_to(owner)).order_by(StoredActivity.owner_id))
         by_slug = {row.slug: row for row in rows}  # own rows (owner > 0) come last and win
     return sorted(by_slug.values(), key=lambda row: (row.title.casefold(), row.slug))
 
