@@ -25,6 +25,9 @@ What each line measures (all against the same server, the same way):
   drawn form from the answer, and posts a scored submit (wrong answers: the example allows
   unlimited attempts, so every submit is a new scored attempt that writes the learner state and
   queues a score in the outbox). submits/s counts submits; requests/s counts both.
+- submit (started before): each request is one scored submit, of an attempt that a learner
+  started beforehand (untimed), from a pool of --submit-pool learners; no attempt is submitted
+  twice. This is the "submissions per second" of issue #4.
 - outbox drain: queued scores sent by one in-process worker to the local platform's score endpoint.
 
 PostgreSQL runs use a database created for the run and a Redis key prefix of their own, both
@@ -81,6 +84,15 @@ function setup(thread)
   counter = counter + 1
   table.insert(threads, thread)
 end
+-- The lines of a pool file that belong to this wrk thread: every n-th, so no line is used twice.
+function thread_lines(path, nthreads)
+  local out, i = {}, 0
+  for line in io.lines(path) do
+    if i % nthreads == id then out[#out + 1] = line end
+    i = i + 1
+  end
+  return out
+end
 function done(summary, latency, requests)
   local exhausted, submits = 0, 0
   for _, t in ipairs(threads) do
@@ -101,13 +113,7 @@ end
 WRK_LAUNCH = r"""
 function init(args)
   mode, login_path = args[3], args[4]
-  local nthreads = tonumber(args[2])
-  items, pos, turn, exhausted = {}, 0, 0, 0
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % nthreads == id then items[#items + 1] = line end
-    i = i + 1
-  end
+  items, pos, turn, exhausted = thread_lines(args[1], tonumber(args[2])), 0, 0, 0
 end
 function request()
   turn = turn + 1
@@ -132,13 +138,7 @@ end
 # submit of the form the start returned, then the next learner of this thread.
 WRK_SUBMIT = r"""
 function init(args)
-  local nthreads = tonumber(args[2])
-  paths, answers = {}, {}
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % nthreads == id then paths[#paths + 1] = line end
-    i = i + 1
-  end
+  paths, answers = thread_lines(args[1], tonumber(args[2])), {}
   for line in io.lines(args[3]) do
     local q, c = line:match("^(%S+) (%S+)$")
     answers[q] = c
@@ -171,6 +171,29 @@ function response(status, headers, body)
   end
   pending = '{"action":"submit","payload":{"attempt":' .. attempt .. ',"responses":{' ..
     table.concat(parts, ",") .. '}}}'
+end
+"""
+
+
+# Submits only: each line of the pool is a learner's API path and the submit body for the form
+# its (untimed) start drew; each wrk thread takes every n-th line, so no attempt is submitted twice.
+WRK_SUBMIT_ONLY = r"""
+function init(args)
+  items, pos, exhausted, submits = thread_lines(args[1], tonumber(args[2])), 0, 0, 0
+  hdr = {["Content-Type"] = "application/json"}
+end
+function request()
+  pos = pos + 1
+  local line = items[pos]
+  if line == nil then
+    exhausted = exhausted + 1
+    line = items[#items]
+  end
+  local path, body = line:match("^(%S+) (.*)$")
+  return wrk.format("POST", path, hdr, body)
+end
+function response(status, headers, body)
+  if status == 200 then submits = submits + 1 end
 end
 """
 
@@ -345,6 +368,25 @@ def launch_learners(cfg, lines: list[str]) -> list[str]:
     return paths
 
 
+def start_learners(cfg, paths: list[str], answers: dict[str, str]) -> list[str]:
+    """Start one attempt for each learner (untimed); "path body" lines, each a scored submit of
+    the form that learner drew."""
+    conn = http.client.HTTPConnection("127.0.0.1", cfg["port"], timeout=30)
+    lines = []
+    for path in paths:
+        conn.request("POST", path, json.dumps({"action": "start"}), {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise SystemExit(f"start failed with {r.status}: {data[:500]!r}")
+        form = json.loads(data)["form"]
+        responses = {q["id"]: [answers[q["id"]]] for q in form["questions"]}
+        body = {"action": "submit", "payload": {"attempt": form["attempt"], "responses": responses}}
+        lines.append(f"{path} {json.dumps(body, separators=(',', ':'))}")
+    conn.close()
+    return lines
+
+
 # --- servers ------------------------------------------------------------------------------------
 
 
@@ -473,7 +515,7 @@ def bench_tool(name, env, platform, args, tmp):
         launch_learners(cfg, pregenerate(cfg, 40, "warm"))
         lpath = login_path(cfg)
         pool_n = args.pool
-        runs: dict[str, list[dict]] = {"login": [], "launch": [], "mixed": [], "submit": []}
+        runs: dict[str, list[dict]] = {"login": [], "launch": [], "mixed": [], "submit": [], "submit_only": []}
         for run in range(args.runs):
             runs["login"].append(wrk(port, lpath, args.seconds, WRK_LAUNCH, ["/dev/null", "2", "login", lpath]))
             for mode in ("launch", "mixed"):
@@ -494,6 +536,12 @@ def bench_tool(name, env, platform, args, tmp):
                     threads=CONNECTIONS,
                 )
             )
+            # Submits alone: a pool of learners, each with an attempt started beforehand.
+            pool = Path(tmp) / f"{name}-submits-{run}.txt"
+            paths = launch_learners(cfg, pregenerate(cfg, args.submit_pool, f"o{run}"))
+            pool.write_text("\n".join(start_learners(cfg, paths, answers)) + "\n")
+            runs["submit_only"].append(wrk(port, "/", args.seconds, WRK_SUBMIT_ONLY, [str(pool), "2"]))
+            pool.unlink()
         for mode, rs in runs.items():
             exhausted = sum(r["exhausted"] for r in rs)
             if exhausted:
@@ -570,6 +618,7 @@ def report(name: str, r: dict, hello: dict, args) -> None:
     line("launch (id_token POST)", r["launch"]["rps"], "/s", r["launch"], r["launch"]["rps"])
     line("login+launch", r["mixed"]["rps"] / 2, "launches/s", r["mixed"], r["mixed"]["rps"])
     line("start+submit", r["submit"]["submits"], "submits/s", r["submit"], r["submit"]["rps"])
+    line("submit (started before)", r["submit_only"]["submits"], "submits/s", r["submit_only"], r["submit_only"]["rps"])
     print(f"  outbox drain (1 worker): {r['drain']:6.0f} scores/s  ({r['drain4']:.0f}/s with --concurrency 4)")
 
 
@@ -579,6 +628,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--pool", type=int, default=6000, help="pre-generated launches per launch run")
     ap.add_argument("--learners", type=int, default=320, help="learners in each submission run")
+    ap.add_argument("--submit-pool", type=int, default=6000, help="learners with a started attempt per submit run")
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
     if not shutil.which("wrk"):

@@ -91,6 +91,28 @@ def read_examples(directory: Path) -> list[Example]:
     return found
 
 
+TRY_OUT_SUFFIX = "-no-minimum"
+
+
+def try_out_copies(examples: list[Example]) -> list[Example]:
+    """For each example with a minimum time, a copy without it (slug `<id>-no-minimum`), so that
+    someone trying the demo can reach the certificate in one sitting. The originals keep the
+    accreditor's rule: a learner who passes their post-test sees the wait, as in a real course.
+    A copy already among the examples (a file with that id) is kept as it is."""
+    from ce_xblock.core import olx
+
+    have = {ex.slug for ex in examples}
+    copies = []
+    for ex in examples:
+        activity = olx.loads(ex.olx)
+        slug = activity.id + TRY_OUT_SUFFIX
+        if not activity.min_minutes or slug in have:
+            continue
+        copy = activity.replace(id=slug, min_minutes=0, title=f"{activity.title} (demo copy: no minimum time)")
+        copies.append(Example(slug, copy.title, olx.dumps(copy), ex.score_maximum))
+    return copies
+
+
 def load_library(tool_app: Any, examples: list[Example]) -> None:
     """Put the example activities into the tool's library, the way an instructor's OLX import does.
 
@@ -128,6 +150,7 @@ def start_demo(
     instance = Path(instance).absolute()
     instance.mkdir(parents=True, exist_ok=True)
     examples = read_examples(Path(examples_dir))
+    examples += try_out_copies(examples)
     scheme = "https" if ssl_context else "http"
 
     # the embedded default, whatever DATABASE_URL or REDIS_URL the shell happens to export
@@ -220,6 +243,11 @@ def demo(port: int, open_browser: bool, instance: str, examples_dir: str) -> Non
     click.echo("")
     click.echo(f"Open {running.url} in your browser, pick a learner and press 'Launch as learner'.")
     click.echo("Grades the tool sends back appear in the gradebook on that page. Press Ctrl+C to stop.")
+    if any(ex.slug.endswith(TRY_OUT_SUFFIX) for ex in running.activities):
+        click.echo(
+            "The activities marked 'demo copy: no minimum time' reach the certificate in one sitting; "
+            "the others keep their accreditor's minimum time, as a real course would."
+        )
     if open_browser:
         webbrowser.open(running.url)
     stop = threading.Event()

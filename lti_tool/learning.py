@@ -12,6 +12,7 @@ import hashlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,7 +91,11 @@ def _links(lc: LaunchContext, state: flow.LearnerState) -> dict[str, str]:
     if not cid:
         return {}
     api = f"/lti/api/{lc.launch_id}"
-    return {"pdf": f"{api}/certificate.pdf", "credential": f"{api}/credential.json", "verify": f"/verify/{cid}"}
+    # The full address printed on the certificate (and in its QR code), which the page shows to
+    # give to a licensing board; a bare path is no use to someone outside this site.
+    record = (((state.certificate or {}).get("signed") or {}).get("record")) or {}
+    verify = record.get("verification_url") or f"/verify/{cid}"
+    return {"pdf": f"{api}/certificate.pdf", "credential": f"{api}/credential.json", "verify": verify}
 
 
 def signed_certificate(tool: Any, lc: LaunchContext) -> Any:
@@ -179,6 +184,47 @@ _SUPERSEDE = (
 _QUEUE = insert(_outbox)
 
 
+class ParsedStates:
+    """This worker's parsed copies of the learner states it read or wrote lately, by (resource
+    link, user). A copy is used only while the database holds exactly the state it was parsed
+    from (compared as decoded JSON), so a save by another worker, the records CLI or a migration
+    is never missed. It spares each action re-reading and re-checking every stored attempt, which
+    grows with each attempt a learner makes."""
+
+    SIZE = 2048
+
+    def __init__(self) -> None:
+        self._states: OrderedDict[tuple[Any, str], tuple[dict[str, Any], flow.LearnerState]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def parse(self, lc: LaunchContext, stored: dict[str, Any] | None) -> flow.LearnerState:
+        """The state in `stored` (a copy the caller may change)."""
+        stored = stored or {}
+        hit = self._states.get((lc.resource_link_pk, lc.sub))
+        if hit is not None and hit[0] == stored:
+            return hit[1].copy()
+        state = flow.LearnerState.from_dict(stored)
+        self.remember(lc, stored, state.copy())
+        return state
+
+    def remember(self, lc: LaunchContext, stored: dict[str, Any], state: flow.LearnerState) -> None:
+        """`state` is what `stored` (just saved) parses to; the caller no longer changes it."""
+        key = (lc.resource_link_pk, lc.sub)
+        with self._lock:
+            self._states[key] = (stored, state)
+            self._states.move_to_end(key)
+            while len(self._states) > self.SIZE:
+                self._states.popitem(last=False)
+
+
+def parsed_states(tool: Any) -> ParsedStates:
+    """The tool's cache of parsed learner states (one per tool: tests run several in one process)."""
+    cache = getattr(tool, "_parsed_states", None)
+    if cache is None:
+        cache = tool._parsed_states = ParsedStates()
+    return cache
+
+
 def _learner_row(tool: Any, lc: LaunchContext) -> Any:
     """The learner's row with the accommodation granted to them, in one SELECT. The row is created
     at the learner's first action; a changed name or email from the platform is kept."""
@@ -220,7 +266,7 @@ def current_view(tool: Any, lc: LaunchContext, activity: Activity, now: datetime
     # Core on a pooled connection, not an ORM session: this runs on every launch.
     with tool.reader.connect() as c:
         stored, extra_attempts, extra_minutes = c.execute(_STATE_OF, {"pk": lc.resource_link_pk, "sub": lc.sub}).one()
-    state = accommodations.overlay(flow.LearnerState.from_dict(stored), extra_attempts, extra_minutes)
+    state = accommodations.overlay(parsed_states(tool).parse(lc, stored), extra_attempts, extra_minutes)
     if flow.close_expired(state, now) is not state:
         # An attempt whose time ran out while the learner was away: stored closed as failed, and
         # its score queued, now (the one launch that writes).
@@ -233,15 +279,16 @@ def store_expired(tool: Any, lc: LaunchContext, activity: Activity, now: datetim
     for any failed attempt; return the learner's state (unchanged when no attempt expired)."""
     for _ in range(5):
         row = _learner_row(tool, lc)
-        before = accommodations.overlay(flow.LearnerState.from_dict(row.state), row.extra_attempts, row.extra_minutes)
+        before = accommodations.overlay(parsed_states(tool).parse(lc, row.state), row.extra_attempts, row.extra_minutes)
         after = flow.close_expired(before, now)
         if after is before:
             return before
+        new_state = after.to_dict()
         with tool.engine.begin() as c:
             params = {
                 "row_id": row.id,
                 "old_revision": row.revision,
-                "new_state": after.to_dict(),
+                "new_state": new_state,
                 "new_revision": row.revision + 1,
                 "now": now,
             }
@@ -249,6 +296,7 @@ def store_expired(tool: Any, lc: LaunchContext, activity: Activity, now: datetim
             if saved and _grade_changed(activity, before, after):
                 enqueue_score(c, lc, activity, after, now)
         if saved:
+            parsed_states(tool).remember(lc, new_state, after.copy())
             return after
     return after  # busy: shown closed now, stored by the learner's next action
 
@@ -268,7 +316,7 @@ def run_action(
         now_ = now or datetime.now(UTC)
         row = _learner_row(tool, lc)
         # The accommodation an instructor granted is the truth, whatever the stored state says.
-        before = accommodations.overlay(flow.LearnerState.from_dict(row.state), row.extra_attempts, row.extra_minutes)
+        before = accommodations.overlay(parsed_states(tool).parse(lc, row.state), row.extra_attempts, row.extra_minutes)
         issuer = _certificate_issuer(tool, lc, row.id, now_)
         try:
             after, view = flow.act(
@@ -316,6 +364,7 @@ def run_action(
                     certs.flush()
         if not saved:
             continue
+        parsed_states(tool).remember(lc, new_state, after.copy())
         if issuer.issued is not None:
             # The certificate's links exist only now that it has an id.
             view = flow.view(activity, after, now_, locale=lc.locale, profile=_profile(lc), links=_links(lc, after))

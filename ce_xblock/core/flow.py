@@ -10,6 +10,7 @@ The step is derived from the state alone, so a learner who comes back sees where
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import weakref
@@ -150,6 +151,17 @@ class LearnerState:
             "extra_attempts": self.extra_attempts,
             "extra_minutes": self.extra_minutes,
         }
+
+    def copy(self) -> LearnerState:
+        """A copy that the actions below may change without touching this one: they assign fields
+        and replace or append whole attempts (attempts are frozen), never edit what a field holds."""
+        return dataclasses.replace(
+            self,
+            attempts=list(self.attempts),
+            evaluation_answers=dict(self.evaluation_answers),
+            details=dict(self.details),
+            certificate=copy.deepcopy(self.certificate),
+        )
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> LearnerState:
@@ -458,7 +470,7 @@ def _result(activity: Activity, state: LearnerState) -> dict[str, Any]:
         "passed": last.score.passed,
         "pass_mark": activity.policy.pass_mark,
         "timed_out": last.timed_out,
-        "review": _jsonable(review),
+        "review": review,  # attempts.review builds plain JSON values, fresh on each call
     }
 
 
@@ -557,7 +569,7 @@ def act(
         raise FlowError("bad-payload", N_("The request payload must be a JSON object.")).translate(
             translator(locale).gettext
         )
-    new = LearnerState.from_dict(state.to_dict())
+    new = state.copy()
     try:
         if action == "submit":
             _refuse_late_submit(new, payload, now)

@@ -167,7 +167,9 @@ def postgres_url() -> str | None:
 class Course:
     """Drives the real tool from the demo LMS: launches, the learner JSON API, and waiting for grades."""
 
-    def __init__(self, tool_url: str, platform_url: str, lms: Any, verify: str | bool = True) -> None:
+    def __init__(
+        self, tool_url: str, platform_url: str, lms: Any, verify: str | bool = True, examples: Any = None
+    ) -> None:
         from ce_xblock.core import olx
 
         self.tool_url = tool_url
@@ -175,6 +177,8 @@ class Course:
         self.lms = lms
         self.verify = verify
         self.activities = {a.id: a for a in (olx.load(p) for p in sorted((REPO / "examples").glob("*.xml")))}
+        # and what the demo loaded besides (its no-minimum-time copies)
+        self.activities.update({ex.slug: olx.loads(ex.olx) for ex in examples or ()})
 
     def browser(self) -> LTIBrowser:
         return LTIBrowser(verify=self.verify)
@@ -253,7 +257,9 @@ def start_stack(instance: Path, tool_config: dict | None = None, ssl_context: An
     from lti_tool.demo import start_demo
 
     demo = start_demo(port=0, instance=instance, tool_config=tool_config, ssl_context=ssl_context)
-    course = Course(demo.tool_server.url, demo.lms_server.url, lms_of(demo.lms_app), verify=verify)
+    course = Course(
+        demo.tool_server.url, demo.lms_server.url, lms_of(demo.lms_app), verify=verify, examples=demo.activities
+    )
     return demo, course
 
 

@@ -79,3 +79,52 @@ def test_file_cache_makes_missing_buckets_and_pops_once(tmp_path):
     assert cache.pop("nonce:a") is None
     cache.set("nonce:b", [1, 2], -1)
     assert cache.get("nonce:b") is None  # expired entries are never returned
+
+
+def _api(client, launch_id, action, payload=None):
+    resp = client.post(f"/lti/api/{launch_id}", json={"action": action, "payload": payload or {}})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
+def test_parsed_state_cache_never_hides_a_save_by_someone_else(lti, app, client, examples, launch_id_from):
+    """A worker keeps the learner states it parsed, but uses one only while the database holds
+    exactly that state: a change by another worker or the records CLI (here: a direct UPDATE that
+    does not even bump the revision) is what the next action sees."""
+    from sqlalchemy import update
+
+    from lti_tool import learning
+    from lti_tool.store import LearnerRecord
+
+    custom = _with_activity(app, examples)
+    launch_id = launch_id_from(lti.full_launch(**custom).get_data(as_text=True))
+    form = _api(client, launch_id, "start")["form"]
+    responses = {q["id"]: [q["choices"][0]["id"]] for q in form["questions"]}
+    _api(client, launch_id, "submit", {"attempt": form["attempt"], "responses": responses})
+    cache = learning.parsed_states(tool_of(app))
+    assert len(cache._states) == 1  # what the submit saved is remembered
+    # Someone else empties the learner's state behind this worker's back.
+    with tool_of(app).engine.begin() as c:
+        c.execute(update(LearnerRecord).values(state={}))
+    view = _api(client, launch_id, "start")
+    assert view["form"]["attempt"] == 1  # from the emptied state; the remembered one would give 2
+    with tool_of(app).sessions() as s:
+        (stored,) = s.scalars(select(LearnerRecord.state)).all()
+    assert len(stored["attempts"]) == 1
+
+
+def test_actions_do_not_change_the_remembered_state(lti, app, client, examples, launch_id_from):
+    """flow.act works on a copy: a remembered state stays what the database holds."""
+    from lti_tool import learning
+
+    custom = _with_activity(app, examples)
+    launch_id = launch_id_from(lti.full_launch(**custom).get_data(as_text=True))
+    form = _api(client, launch_id, "start")["form"]
+    cache = learning.parsed_states(tool_of(app))
+    ((stored, state),) = cache._states.values()
+    assert state.to_dict() == stored
+    responses = {q["id"]: [q["choices"][0]["id"]] for q in form["questions"]}
+    _api(client, launch_id, "submit", {"attempt": form["attempt"], "responses": responses})
+    assert state.attempts[-1].submitted_at is None  # the earlier remembered state is untouched
+    ((stored, state),) = cache._states.values()
+    assert state.to_dict() == stored and state.attempts[-1].submitted_at is not None
