@@ -2,7 +2,10 @@
 
 At-least-once delivery made safe by AGS semantics: a resent score carries its original timestamp
 and value, and the platform keeps one result per user and line item, so a retry after a crash
-cannot add a second grade. A row is never lost: while the platform is down, slow or answers 5xx/429
+cannot add a second grade. The tool does not lean on that alone: a row whose earlier send began
+but was never recorded (a worker killed mid-send, a timeout) is first checked against the
+platform's results where it grants result.readonly, and marked sent without a second POST when
+the platform already holds that score and comment. A row is never lost: while the platform is down, slow or answers 5xx/429
 it stays pending and is retried with capped exponential backoff for as long as it takes; only a
 permanent refusal (a 4xx other than 408/429) marks it failed, visible to the instructor, who can
 resend. Before each POST the worker renews its lease on the row and skips the row if the lease was
@@ -21,11 +24,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select, update
 
-from .lti.adapter import SCOPE_LINEITEM, SCOPE_SCORE, ServiceError
+from .lti.adapter import SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE, ServiceError
 from .store import OutboxScore, ResourceLink, activity_row
 
 log = logging.getLogger("ce_credit.outbox")
@@ -44,10 +47,12 @@ def backoff(tries: int, retry_after: float | None = None) -> float:
     return delay
 
 
-def scores_url(lineitem_url: str) -> str:
-    """The line item's /scores endpoint, keeping any query string (Moodle puts the type id there)."""
+def service_url(lineitem_url: str, service: str = "scores", **query: str) -> str:
+    """The line item's /scores (or /results) endpoint, keeping any query string (Moodle puts the
+    type id there) and adding `query`."""
     parts = urlsplit(lineitem_url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+    q = "&".join(x for x in (parts.query, urlencode(query)) if x)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + service, query=q))
 
 
 def worker_id() -> str:
@@ -102,7 +107,7 @@ def renew_lease(tool: Any, row_id: int, owner: str, now: float | None = None) ->
                 OutboxScore.status == "pending",
                 OutboxScore.lease_until >= now,
             )
-            .values(lease_until=now + LEASE_SECONDS)
+            .values(lease_until=now + LEASE_SECONDS, send_started_at=now)
         )
     return res.rowcount == 1
 
@@ -237,8 +242,35 @@ def _remember(tool: Any, rl_pk: int, url: str) -> str:
     return _stored_lineitem(tool, rl_pk) or url
 
 
-def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> None:
-    """POST one score. Raises ServiceError on failure. `memo` shares look-ups within one drain."""
+def platform_holds(tool: Any, platform: Any, lineitem: str, row: OutboxScore) -> bool:
+    """Whether the platform's result for the row's learner already is this score and comment
+    (AGS results: resultScore out of resultMaximum). Any doubt (no such result, a rescaled score
+    that does not match, no comment where the row has one, an error) answers False."""
+    try:
+        page = tool.adapter.service_request(
+            platform,
+            [SCOPE_RESULT],
+            service_url(lineitem, "results", user_id=row.user_sub),
+            accept="application/vnd.ims.lis.v2.resultcontainer+json",
+        )
+    except ServiceError as err:
+        log.info("score %s: could not read the platform's result first (%s); sending it", row.id, err)
+        return False
+    for result in page.body or []:
+        if not isinstance(result, dict) or result.get("userId") != row.user_sub:
+            continue
+        given, maximum = result.get("resultScore"), result.get("resultMaximum") or row.score_maximum
+        if not isinstance(given, int | float) or not isinstance(maximum, int | float) or maximum <= 0:
+            return False
+        same_score = abs(given / maximum - row.score_given / row.score_maximum) < 1e-9
+        return same_score and (result.get("comment") or "") == (row.comment or "")
+    return False
+
+
+def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> str:
+    """POST one score: "sent", or "confirmed" when an earlier send of this row (whose outcome was
+    never recorded) had reached the platform already. Raises ServiceError on failure. `memo`
+    shares look-ups within one drain."""
     memo = {} if memo is None else memo
     pkey = ("platform", row.registration_id)
     if pkey not in memo:
@@ -251,10 +283,13 @@ def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> Non
     if rl is None:
         raise ServiceError("The resource link was removed.", status=410)
     lineitem = resolve_lineitem(tool, platform, rl, row.score_maximum)
+    if row.send_started_at and SCOPE_RESULT in (rl.ags_scopes or ()) and platform_holds(tool, platform, lineitem, row):
+        log.info("score %s for %s: the platform already holds it; not sent again", row.id, row.user_sub)
+        return "confirmed"
     tool.adapter.service_request(
         platform,
         [SCOPE_SCORE],
-        scores_url(lineitem),
+        service_url(lineitem),
         method="POST",
         body={
             "userId": row.user_sub,
@@ -267,12 +302,13 @@ def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> Non
         },
         content_type="application/vnd.ims.lis.v1.score+json",
     )
+    return "sent"
 
 
 def _outcome(tool: Any, row: OutboxScore, memo: dict[Any, Any]) -> tuple[str, dict[str, Any]]:
     """Send one row; return its counter name and the column values to record."""
     try:
-        send(tool, row, memo)
+        how = send(tool, row, memo)
     except ServiceError as err:
         tries = row.tries + 1
         log.warning("score %s for %s: %s", row.id, row.user_sub, err)
@@ -291,20 +327,21 @@ def _outcome(tool: Any, row: OutboxScore, memo: dict[Any, Any]) -> tuple[str, di
             "last_error": f"{type(err).__name__}: {err}"[:2000],
             "next_attempt_at": time.time() + backoff(tries),
         }
-    return "sent", {"status": "sent", "sent_at": datetime.now(UTC), "last_error": ""}
+    return how, {"status": "sent", "sent_at": datetime.now(UTC), "last_error": ""}
 
 
 def drain(
     tool: Any, owner: str | None = None, limit: int = 20, max_rounds: int = 1000, concurrency: int = 1
 ) -> dict[str, int]:
-    """Send every due row once (bounded); returns counts of sent, retried and failed rows.
+    """Send every due row once (bounded); returns counts of sent, confirmed (found on the
+    platform already, see platform_holds), retried and failed rows.
 
     Each row is marked right after its own send, so a worker killed mid-drain leaves at most the
     rows in flight (one per `concurrency`) to be resent after their lease; AGS treats such a resent
     score (same timestamp) as the same score.
     """
     owner = owner or worker_id()
-    counts = {"sent": 0, "retry": 0, "failed": 0}
+    counts = {"sent": 0, "confirmed": 0, "retry": 0, "failed": 0}
     memo: dict[Any, Any] = {}
 
     def one(row: OutboxScore) -> str:

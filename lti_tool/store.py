@@ -242,6 +242,9 @@ class OutboxScore(Base):
     next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0, index=True)
     lease_owner: Mapped[str] = mapped_column(String(100), default="")
     lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    # When a worker last began to send this row (0: never). Set, on a pending row, it means an
+    # earlier send's outcome is unknown: the platform may hold the score already (lti_tool.outbox).
+    send_started_at: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

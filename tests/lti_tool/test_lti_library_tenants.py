@@ -71,6 +71,15 @@ def test_an_instructor_edit_of_a_shared_activity_is_their_platform_s_copy_only(
     lib_a = client.get(f"/lti/instructor/{lid_a}", base_url=BASE).get_data(as_text=True)
     lib_b = client.get(f"/lti/instructor/{lid_b}", base_url=BASE).get_data(as_text=True)
     assert "Platform A edition" in lib_a and "Platform A edition" not in lib_b
+    # and says whose each one is: A's own copy, the shared one for B
+    assert re.search(rf"Platform A edition \({SLUG}, made on this platform\)</option>", lib_a), lib_a
+    assert re.search(rf"\({SLUG}, shared library\)</option>", lib_b) and "made on this platform" not in lib_b
+    # A link that uses the activity says so above its editor.
+    chosen_a = client.post(f"/lti/instructor/{lid_a}/choose", data={"activity": SLUG}, base_url=BASE)
+    chosen_b = client.post(f"/lti/instructor/{lid_b}/choose", data={"activity": SLUG}, base_url=BASE)
+    assert chosen_a.status_code == chosen_b.status_code == 302  # back to the instructor page
+    assert "Made on this platform" in client.get(f"/lti/instructor/{lid_a}", base_url=BASE).get_data(as_text=True)
+    assert "From the shared library" in client.get(f"/lti/instructor/{lid_b}", base_url=BASE).get_data(as_text=True)
     # The exported OLX is each platform's own version.
     assert "Platform A edition" in client.get(f"/lti/instructor/{lid_a}/olx/{SLUG}", base_url=BASE).get_data(
         as_text=True

@@ -55,7 +55,7 @@ def test_score_creates_line_item_and_posts_score_with_comment(lti, client, app, 
     learner_scores(lti, app, activity, "u1", launch_id_from)
     learner_scores(lti, app, activity, "u2", launch_id_from)
     counts = outbox.drain(tool_of(app))
-    assert counts == {"sent": 2, "retry": 0, "failed": 0}
+    assert counts == {"sent": 2, "confirmed": 0, "retry": 0, "failed": 0}
     (item,) = platform.lineitems.values()
     assert item["resourceId"] == "telehealth-ethics" and item["tag"] == "ce-credit" and item["resourceLinkId"] == "rl-1"
     assert item["label"] == activity.title
@@ -133,7 +133,7 @@ def test_leased_rows_are_not_taken_by_a_second_worker_until_the_lease_expires(
     # Worker A claims the row and dies before sending (killed mid-drain).
     assert len(outbox.claim(tool, "worker-a")) == 1
     assert outbox.claim(tool, "worker-b") == []
-    assert outbox.drain(tool, owner="worker-b") == {"sent": 0, "retry": 0, "failed": 0}
+    assert outbox.drain(tool, owner="worker-b") == {"sent": 0, "confirmed": 0, "retry": 0, "failed": 0}
     # After the lease runs out, B sends it, exactly once.
     later = time.time() + outbox.LEASE_SECONDS + 1
     rows = outbox.claim(tool, "worker-b", now=later)
@@ -176,7 +176,7 @@ def test_drain_skips_rows_whose_lease_ran_out_before_their_turn(
     real_send = outbox.send
 
     def slow_send(tool_, row, memo=None):
-        real_send(tool_, row, memo)
+        how = real_send(tool_, row, memo)
         # While A sends its first row, the lease on its second row runs out and B takes it over.
         with tool.sessions.begin() as s:
             s.execute(
@@ -184,10 +184,11 @@ def test_drain_skips_rows_whose_lease_ran_out_before_their_turn(
                 .where(OutboxScore.id != row.id)
                 .values(lease_owner="worker-b", lease_until=time.time() + outbox.LEASE_SECONDS)
             )
+        return how
 
     monkeypatch.setattr(outbox, "send", slow_send)
     counts = outbox.drain(tool, owner="worker-a", max_rounds=1)
-    assert counts == {"sent": 1, "retry": 0, "failed": 0}
+    assert counts == {"sent": 1, "confirmed": 0, "retry": 0, "failed": 0}
     assert len(platform.scores) == 1
 
 
