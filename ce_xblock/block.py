@@ -553,11 +553,14 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
         prefix = f"cec-{d}-"
         sums = self.item_sums or {}
         stats = records.item_statistics_from_sums(activity, sums.get("first") or {})
+        # The charts mirror on a right-to-left page, as the block does (dir on .cec-xblock).
+        direction = "rtl" if self._language().split("-")[0] in RTL_LANGUAGES else "ltr"
+        words = {"gettext": _, "direction": direction}
         parts = [f"<h4 id='cec-rep-h-{d}'>{esc(_('Post-test item statistics (first attempts)'))}</h4>"]
         # Each chart keeps its drawn size and scrolls in a region named by its heading or title
         # (svg_bar_chart gives the chart's <title> the id "<chart_id>-title").
         if stats:
-            charts = records.item_statistics_charts(stats, id_prefix=prefix, gettext=_)
+            charts = records.item_statistics_charts(stats, id_prefix=prefix, **words)
             parts.append(_scroll_region(charts, f"cec-rep-h-{d}"))
             labels, values = [], []
             for st in stats:
@@ -572,7 +575,7 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
                 value_format=lambda v: str(int(v)),
                 unit=_("times chosen"),
                 chart_id=prefix + "distractors",
-                gettext=_,
+                **words,
             )
             parts.append(_scroll_region(chart, f"{prefix}distractors-title"))
         else:
@@ -583,10 +586,10 @@ class CECreditBlock(ScorableXBlockMixin, CompletableXBlockMixin, XBlock):
             f"<p class='cec-hint'>{esc(_('Evaluations submitted: {n}').format(n=summary.respondents))}</p>"
         )
         if summary.respondents and summary.items:
-            chart = records.evaluation_chart(summary, id_prefix=prefix, gettext=_)
+            chart = records.evaluation_chart(summary, id_prefix=prefix, **words)
             parts.append(_scroll_region(chart, f"{prefix}evaluation-title"))
             if activity.objectives:
-                chart = records.objectives_chart(activity, summary, id_prefix=prefix, gettext=_)
+                chart = records.objectives_chart(activity, summary, id_prefix=prefix, **words)
                 parts.append(_scroll_region(chart, f"{prefix}objectives-title"))
         return f"<div class='cec-reports'>{''.join(parts)}</div>"
 

@@ -6,9 +6,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from ce_xblock.core import flow
+from ce_xblock.core.locale import text_direction
 
 from .launches import LaunchContext
 from .lti.adapter import SCOPE_NRPS, ServiceError, is_instructor_roles
@@ -137,11 +139,18 @@ class Analytics:
 
 
 def analytics(
-    tool: Any, activity: Any, link_pks: list[int], start: Any = None, end: Any = None, gettext: Any = None
+    tool: Any,
+    activity: Any,
+    link_pks: list[int],
+    start: Any = None,
+    end: Any = None,
+    gettext: Any = None,
+    direction: str | None = None,
 ) -> Analytics:
     """Item statistics (first attempts) and the evaluation summary, with their accessible charts.
 
-    `gettext` gives the charts' words in the instructor's language (English without one)."""
+    `gettext` gives the charts' words in the instructor's language (English without one); the
+    charts mirror when `direction` (by default the request's language's) is "rtl"."""
     from ce_xblock.core import records as rec_mod  # noqa: PLC0415
 
     from . import records_store as rs  # noqa: PLC0415
@@ -155,7 +164,11 @@ def analytics(
 
     stats = rec_mod.item_statistics(activity, scores())
     summary = rec_mod.evaluation_summary(activity, rs.evaluations(rs.iter_states(tool.sessions, link_pks), start, end))
-    words = {"gettext": gettext} if gettext is not None else {}
+    words: dict[str, Any] = {"gettext": gettext} if gettext is not None else {}
+    if direction is None and has_request_context():  # the page's own direction (base.html's dir)
+        direction = text_direction(g.get("locale"))
+    if direction is not None:
+        words["direction"] = direction
     item_charts = rec_mod.item_statistics_charts(stats, **words) if stats else ""
     eval_charts = (
         rec_mod.evaluation_chart(summary, **words) + rec_mod.objectives_chart(activity, summary, **words)

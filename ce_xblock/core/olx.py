@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import html as _html
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -107,6 +108,9 @@ def sanitize(html: str) -> str:
 # --------------------------------------------------------------------------- reading
 
 
+_PARSER_PLACE_RE = re.compile(r",\s*line \d+,\s*column \d+\s*$")
+
+
 def load(path: str | Path) -> Activity:
     path = Path(path)
     return loads(path.read_bytes(), filename=str(path))
@@ -119,15 +123,27 @@ def loads(text: str | bytes, filename: str = "<string>") -> Activity:
     try:
         root = etree.fromstring(text, parser)
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno or (exc.position[0] if exc.position else 1)
-        msg = exc.msg or str(exc)
+        line, column = exc.position if exc.position else (exc.lineno or 1, 0)
+        line = line or exc.lineno or 1
+        # lxml's message stays as lxml wrote it (English), quoted after our own sentence; the place
+        # it appends (", line 3, column 8") is said in that sentence instead.
+        detail = _PARSER_PLACE_RE.sub("", exc.msg or str(exc)).strip()
         raise OLXError(
             [
                 OLXProblem(
                     filename,
                     line,
-                    # Translators: %(error)s is the XML parser's own message (in English).
-                    Phrase(N_("This is not well-formed XML: %(error)s."), error=msg),
+                    Phrase(
+                        # Translators: %(line)s and %(column)s are numbers; %(error)s is the XML parser's
+                        # own message, in English, left as it is: keep it quoted, as the parser's words.
+                        N_(
+                            "This is not well-formed XML: the parser stopped at line %(line)s, column %(column)s. "
+                            'The parser says: "%(error)s".'
+                        ),
+                        line=line,
+                        column=column,
+                        error=detail,
+                    ),
                     Phrase(
                         N_(
                             "Check that every element is closed, attributes are quoted, and '&' and '<' in text "

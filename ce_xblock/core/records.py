@@ -14,6 +14,7 @@ import csv
 import html
 import io
 import math
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -604,6 +605,71 @@ def _untranslated(message: str) -> str:
     return message
 
 
+# Advance widths in em of DejaVu Sans (the widest common sans-serif fallback, Debian's default), by
+# kind of character, rounded up: `_text_width` is meant to overestimate a label in the fonts browsers
+# pick for "sans-serif", so a label measured to fit its column fits it (the browser tests check it).
+_NARROW_EM = dict.fromkeys(" ijlI.,:;'!|`", 0.32) | dict.fromkeys('frt()[]{}-/\\"', 0.42)
+_WIDE_EM = dict.fromkeys("mwMW@%", 1.0)
+
+
+def _text_width(text: str, size: float) -> float:
+    """A safe (slightly generous) estimate of `text`'s drawn width in px at font size `size`."""
+    em = 0.0
+    for ch in text:
+        if ch in _NARROW_EM:
+            em += _NARROW_EM[ch]
+        elif ch in _WIDE_EM:
+            em += _WIDE_EM[ch]
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            em += 1.0
+        elif unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Cf"):
+            continue
+        elif ch.isupper():
+            em += 0.78
+        else:
+            em += 0.64
+    return em * size
+
+
+def _direction_of(text: str, default: str) -> str:
+    """The direction of the first strong character, as HTML's dir="auto" (`default` without one)."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return default
+
+
+def _fit(text: str, room: float, size: float) -> str:
+    """`text` cut to fit `room` px, ending in "…" when cut."""
+    if _text_width(text, size) <= room:
+        return text
+    while text and _text_width(text.rstrip() + "…", size) > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def wrap_label(text: str, room: float, size: float = 12, max_lines: int = 3) -> list[str]:
+    """`text` broken at spaces into at most `max_lines` lines of at most `room` px each; a word too
+    long for a line is broken inside, and what does not fit in the last line ends in "…"."""
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while _text_width(line, size) > room and len(lines) < max_lines - 1:  # one long word
+            cut = max(len(_fit(line, room, size)) - 1, 1)  # the characters before the "…"
+            lines.append(line[:cut])
+            line = line[cut:]
+        while words and _text_width(f"{line} {words[0]}", size) <= room:
+            line = f"{line} {words.pop(0)}"
+        lines.append(line)
+    if words or (lines and _text_width(lines[-1], size) > room):
+        lines[-1] = _fit(" ".join([lines[-1], *words]), room, size)
+    return lines or [""]
+
+
 def svg_bar_chart(
     title: str,
     labels: Sequence[str],
@@ -613,26 +679,48 @@ def svg_bar_chart(
     max_value: float | None = None,
     value_format: Callable[[float], str] = lambda v: f"{v:.2f}",
     unit: str = "",
-    width: int = 640,
+    width: int = 720,
     bar_height: int = 22,
     chart_id: str = "chart",
     gettext: Callable[[str], str] = _untranslated,
+    direction: str = "ltr",
 ) -> str:
     """A horizontal bar chart as an SVG string (role="img", <title>, <desc>), followed by a
     visually-hidden-ready HTML table of the same data for screen readers and for copying.
 
     `title` and `unit` are shown as given (translate them first); `gettext` translates the chart's
     own words ("no data", the table's headings, the generated description) for the viewer.
+    `direction` is the page's: "rtl" mirrors the chart (labels on the right, bars growing to the
+    left). Labels wrap onto up to three lines in a column as wide as the longest needs (up to 38 %
+    of `width`); a label longer still is cut with "…" and keeps its full text in a <title> (and in
+    the description and the table). Nothing is drawn outside the viewBox.
     Everything is escaped; no scripts, no external resources. Embed it in a report page as is.
     """
     e = html.escape
+    rtl = direction == "rtl"
+    size, line_h, pad = 12, 14, 6
     no_data = gettext("no data")
     vals = [v for v in values if v is not None]
     top = max_value if max_value is not None else (max(vals) if vals else 1.0)
     top = top or 1.0
-    label_w = 180
+    widest = max((_text_width(lab, size) for lab in labels), default=0.0)
+    label_w = round(min(width * 0.38, max(widest, 40) + 2 * pad))  # 273 px of 720: whole on a 320 px screen
     plot_w = width - label_w - 70
-    height = 30 + bar_height * len(labels) + 10
+    wrapped = [wrap_label(lab, label_w - 2 * pad, size) for lab in labels]
+    rows_h = [max(bar_height, len(lines) * line_h + 8) for lines in wrapped]
+    height = 30 + sum(rows_h) + 10
+
+    def x_at(x: float) -> float:  # a distance from the start side of the chart, as an x coordinate
+        return width - x if rtl else x
+
+    def anchor(text: str, toward_axis: bool) -> str:
+        """`direction` and `text-anchor` that put the edge of `text` nearest the axis (or, for a value
+        beyond its bar, farthest from it) at the x given, whatever the text's own direction."""
+        own = _direction_of(text, direction)
+        ends_at_x = toward_axis != rtl  # the text's right edge is at x
+        start = (own == "rtl") == ends_at_x
+        return f'direction="{own}" text-anchor="{"start" if start else "end"}"'
+
     desc = description or (
         # Translators: the description of a bar chart for screen readers: its title, then each
         # bar as "label value unit", separated by semicolons.
@@ -645,31 +733,52 @@ def svg_bar_chart(
             ),
         }
     )
+    font = f'font-size="{size}" font-family="sans-serif"'
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-labelledby="{e(chart_id)}-title {e(chart_id)}-desc">',
+        f'viewBox="0 0 {width} {height}" direction="{"rtl" if rtl else "ltr"}" '
+        f'aria-labelledby="{e(chart_id)}-title {e(chart_id)}-desc">',
         f'<title id="{e(chart_id)}-title">{e(title)}</title>',
         f'<desc id="{e(chart_id)}-desc">{e(desc)}</desc>',
-        f'<line x1="{label_w}" y1="24" x2="{label_w}" y2="{height - 8}" stroke="#57606a"/>',
+        f'<line class="ce-chart-axis" x1="{x_at(label_w)}" y1="24" x2="{x_at(label_w)}" y2="{height - 8}" '
+        'stroke="#57606a"/>',
     ]
-    for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
-        y = 28 + i * bar_height
-        short = lab if len(lab) <= 28 else lab[:27] + "…"
+    y = 28
+    for lab, lines, row_h, v in zip(labels, wrapped, rows_h, values, strict=True):
+        mid = y + row_h / 2
+        baseline = mid + 4  # the middle of a 12 px line of text
+        first = baseline - (len(lines) - 1) * line_h / 2
+        lx = x_at(label_w - pad)
+        full = " ".join(lab.split())
+        tip = f"<title>{e(lab)}</title>" if " ".join(lines) != full else ""
+        if len(lines) == 1:
+            body = e(lines[0])
+        else:
+            body = "".join(
+                f'<tspan x="{lx:.1f}" y="{first + n * line_h:.1f}">{e(line)}</tspan>' for n, line in enumerate(lines)
+            )
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar_height * 0.65:.1f}" text-anchor="end" font-size="12" '
-            f'font-family="sans-serif" fill="#1b2940">{e(short)}</text>'
+            f'<text class="ce-chart-label" x="{lx:.1f}" y="{first:.1f}" {anchor(lab, True)} {font} '
+            f'fill="#1b2940">{tip}{body}</text>'
         )
         if v is None:
             parts.append(
-                f'<text x="{label_w + 6}" y="{y + bar_height * 0.65:.1f}" font-size="12" font-family="sans-serif" fill="#57606a">{e(no_data)}</text>'
+                f'<text x="{x_at(label_w + pad):.1f}" y="{baseline:.1f}" {anchor(no_data, False)} {font} '
+                f'fill="#57606a">{e(no_data)}</text>'
             )
-            continue
-        w = max(0.0, min(1.0, v / top)) * plot_w
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_height - 6}" fill="#1f4d85"/>')
-        parts.append(
-            f'<text x="{label_w + w + 6:.1f}" y="{y + bar_height * 0.65:.1f}" font-size="12" font-family="sans-serif" '
-            f'fill="#1b2940">{e(value_format(v))}</text>'
-        )
+        else:
+            w = max(0.0, min(1.0, v / top)) * plot_w
+            bar_x = width - label_w - w if rtl else label_w
+            shown = value_format(v)
+            parts.append(
+                f'<rect x="{bar_x:.1f}" y="{mid - (bar_height - 6) / 2:.1f}" width="{w:.1f}" '
+                f'height="{bar_height - 6}" fill="#1f4d85"/>'
+            )
+            parts.append(
+                f'<text x="{x_at(label_w + w + pad):.1f}" y="{baseline:.1f}" {anchor(shown, False)} {font} '
+                f'fill="#1b2940">{e(shown)}</text>'
+            )
+        y += row_h
     parts.append("</svg>")
     rows = "".join(
         f'<tr><th scope="row">{e(lab)}</th><td>{e(value_format(v)) if v is not None else e(no_data)}</td></tr>'
@@ -685,12 +794,17 @@ def svg_bar_chart(
 
 
 def item_statistics_charts(
-    stats: Sequence[ItemStatistics], *, id_prefix: str = "", gettext: Callable[[str], str] = _untranslated
+    stats: Sequence[ItemStatistics],
+    *,
+    id_prefix: str = "",
+    gettext: Callable[[str], str] = _untranslated,
+    direction: str = "ltr",
 ) -> str:
     """Difficulty and discrimination charts for the instructor and staff report.
 
     `id_prefix` keeps element ids unique when several reports share a page (one per block);
-    `gettext` gives the charts' words in the viewer's language (English without one)."""
+    `gettext` gives the charts' words in the viewer's language (English without one), and
+    `direction` is that language's ("rtl" mirrors the charts)."""
     _ = gettext
     labels = [s.question_id for s in stats]
     return svg_bar_chart(
@@ -701,6 +815,7 @@ def item_statistics_charts(
         unit=_("p-value"),
         chart_id=id_prefix + "difficulty",
         gettext=gettext,
+        direction=direction,
     ) + svg_bar_chart(
         _("Post-test item discrimination (point-biserial)"),
         labels,
@@ -709,11 +824,16 @@ def item_statistics_charts(
         unit=_("point-biserial r (a negative r draws no bar)"),
         chart_id=id_prefix + "discrimination",
         gettext=gettext,
+        direction=direction,
     )
 
 
 def evaluation_chart(
-    summary: EvaluationSummary, *, id_prefix: str = "", gettext: Callable[[str], str] = _untranslated
+    summary: EvaluationSummary,
+    *,
+    id_prefix: str = "",
+    gettext: Callable[[str], str] = _untranslated,
+    direction: str = "ltr",
 ) -> str:
     """Mean rating per evaluation item (1-5); generated prompts are translated with `gettext`."""
     _ = gettext
@@ -725,6 +845,7 @@ def evaluation_chart(
         unit=_("mean rating"),
         chart_id=id_prefix + "evaluation",
         gettext=gettext,
+        direction=direction,
     )
 
 
@@ -868,6 +989,7 @@ def objectives_chart(
     *,
     id_prefix: str = "",
     gettext: Callable[[str], str] = _untranslated,
+    direction: str = "ltr",
 ) -> str:
     """Mean rating per learning objective (1-5), over the evaluation items that name it."""
     _ = gettext
@@ -879,4 +1001,5 @@ def objectives_chart(
         unit=_("mean rating"),
         chart_id=id_prefix + "objectives",
         gettext=gettext,
+        direction=direction,
     )

@@ -216,9 +216,23 @@ _REFLOW_JS = """([within, minText]) => {
         if (!vb || !vb.width || !texts.length) continue;
         const scale = svg.getBoundingClientRect().width / vb.width;
         const smallest = Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale));
+        const chart = JSON.stringify(svg.querySelector(':scope > title')?.textContent || what(svg));
         if (smallest < minText)
-            out.push(`the chart ${JSON.stringify(svg.querySelector('title')?.textContent || what(svg))} ` +
-                `draws its text ${smallest.toFixed(1)}px high (at least ${minText}px)`);
+            out.push(`the chart ${chart} draws its text ${smallest.toFixed(1)}px high (at least ${minText}px)`);
+        // Every text is drawn whole inside the chart, and a label stays on its side of the axis.
+        const axis = svg.querySelector('line.ce-chart-axis');
+        const ax = axis ? axis.x1.baseVal.value : null;
+        for (const t of texts) {
+            const b = t.getBBox();
+            const tip = t.querySelector('title');
+            const said = JSON.stringify(t.textContent.replace(tip ? tip.textContent : '', '').trim().slice(0, 40));
+            if (b.x < vb.x - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 || b.y < vb.y - 0.5 ||
+                    b.y + b.height > vb.y + vb.height + 0.5)
+                out.push(`the chart ${chart} draws ${said} outside its box ` +
+                    `(x ${b.x.toFixed(0)} to ${(b.x + b.width).toFixed(0)} of 0 to ${vb.width})`);
+            if (ax !== null && t.classList.contains('ce-chart-label') && b.x < ax - 0.5 && b.x + b.width > ax + 0.5)
+                out.push(`the chart ${chart} draws the label ${said} across its axis`);
+        }
     }
     return out;
 }"""
@@ -230,7 +244,8 @@ def reflow_problems(target, within: str | None = None) -> list[str]:
     The page scrolls sideways; a box scrolls sideways without being a focusable, named region
     (wide tables and charts may scroll in such a region: two-dimensional content is exempt); a word
     in a table is split over lines (a table squeezed to fit instead of scrolling); a chart is
-    scaled down until its text is smaller than MIN_CHART_TEXT_PX. `within` limits all but the
+    scaled down until its text is smaller than MIN_CHART_TEXT_PX, or draws a text (partly) outside
+    its viewBox, or a label across its axis (`line.ce-chart-axis`). `within` limits all but the
     first to one part of the page (the block in the workbench).
     """
     return target.evaluate(_REFLOW_JS, [within, MIN_CHART_TEXT_PX])

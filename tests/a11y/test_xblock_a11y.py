@@ -291,7 +291,7 @@ def test_the_staff_report_charts_have_no_axe_violations(wb, browser):
     charts = page.locator(".cec-staff svg[role=img]")
     assert charts.count() >= 3, page.inner_text(".cec-staff")[:500]
     for i in range(charts.count()):  # every chart is named for screen readers
-        assert charts.nth(i).locator("title").text_content().strip()
+        assert charts.nth(i).locator(":scope > title").text_content().strip()
     assert_no_violations(page, "staff-charts", BLOCK)
     shots = SCREENSHOTS / "xblock" / "staff"
     shots.mkdir(parents=True, exist_ok=True)
@@ -352,14 +352,22 @@ def test_the_reflow_check_catches_a_page_that_does_not_reflow(browser):
         "<svg viewBox='0 0 640 100' width='640' height='100' style='max-width:100%;height:auto'>"
         "<title>Scores</title><text x='0' y='20' font-size='12'>q01</text></svg>"
     )
+    clipped = (
+        "<svg viewBox='0 0 200 60' width='200' height='60'><title>Clipped</title>"
+        "<line class='ce-chart-axis' x1='100' y1='0' x2='100' y2='60' stroke='#000'/>"
+        "<text x='-30' y='20' font-size='12'>cut at the left</text>"
+        "<text class='ce-chart-label' x='80' y='45' font-size='12'>over the axis</text></svg>"
+    )
     head = "<th>Certificate</th><th>Replacement</th><th>Reason</th><th>Status</th><th>Granted</th>"
     page.set_content(
         "<html lang='en'><body style='margin:0'><main>"
         f"<div id='squeezed' style='overflow-wrap:anywhere'><table><tr>{head}</tr></table></div>"
         f"<div id='unnamed' style='overflow-x:auto'><table style='white-space:nowrap'><tr>{head}</tr></table></div>"
-        f"{chart}<p style='width:400px'>wide</p></main></body></html>"
+        f"{chart}{clipped}<p style='width:400px'>wide</p></main></body></html>"
     )
     problems = "\n".join(reflow_problems(page))
+    assert 'the chart "Clipped" draws "cut at the left" outside its box (x -30 to' in problems, problems
+    assert 'the chart "Clipped" draws the label "over the axis" across its axis' in problems
     assert "the page scrolls sideways: 400px wide" in problems
     assert "div#unnamed scrolls sideways but is not a focusable region" in problems
     assert re.search(r'the word "\w+" is split over \d lines', problems), problems

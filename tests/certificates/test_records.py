@@ -248,6 +248,65 @@ def test_chart_labels_are_escaped():
     ET.fromstring(out[out.index("<svg") : out.index("</svg>") + 6])
 
 
+LONG_LABELS = [
+    "The content was well organized, accurate and current.",
+    "This activity met its objective: Explain licensure and jurisdiction requirements for telehealth "
+    "across state lines, including the role of interstate compacts.",
+    "q01",
+]
+
+
+def _chart_geometry(out: str) -> tuple[ET.Element, float, list[tuple[ET.Element, list[str]]]]:
+    """The parsed SVG, the axis's x and each label (its element and the lines it shows)."""
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(out[out.index("<svg") : out.index("</svg>") + 6])
+    axis = float(root.find(f"{ns}line").get("x1"))
+    labels = []
+    for t in root.findall(f"{ns}text"):
+        if t.get("class") == "ce-chart-label":
+            spans = t.findall(f"{ns}tspan")
+            labels.append((t, [sp.text for sp in spans] if spans else [t.text]))
+    return root, axis, labels
+
+
+@pytest.mark.parametrize("direction", ["ltr", "rtl"])
+def test_long_chart_labels_wrap_inside_the_chart_and_keep_their_full_text(direction):
+    """A label wraps onto up to three lines that fit the label column beside the axis (no line starts
+    left of the chart, none crosses the axis); one too long for three lines ends in "…" and keeps
+    its full text in a <title>, the description and the table. "rtl" mirrors the chart."""
+    out = R.svg_bar_chart("Ratings", LONG_LABELS, [4.5, None, 1.0], max_value=5, direction=direction)
+    root, axis, labels = _chart_geometry(out)
+    width = float(root.get("viewBox").split()[2])
+    assert root.get("direction") == direction and len(labels) == 3
+    (_, organized), (long_t, objective), (_, q01) = labels
+    assert " ".join(organized) == LONG_LABELS[0] and len(organized) == 2  # whole, on two lines
+    assert q01 == ["q01"]
+    assert len(objective) == 3 and objective[-1].endswith("…")
+    assert LONG_LABELS[1].startswith(" ".join(objective).removesuffix("…").rstrip())
+    ns = "{http://www.w3.org/2000/svg}"
+    assert long_t.find(f"{ns}title").text == LONG_LABELS[1]
+    assert LONG_LABELS[1] in root.find(f"{ns}desc").text and f'<th scope="row">{LONG_LABELS[1]}</th>' in out
+    column = axis if direction == "ltr" else width - axis
+    for t, lines in labels:
+        x = float(t.get("x"))
+        assert 0 <= x <= width
+        room = abs(axis - x)  # from the axis side of the label to the chart's edge
+        assert all(R._text_width(line, 12) <= column - room - 1 for line in lines), lines
+        assert (x < axis) == (direction == "ltr")  # labels on the start side of the axis
+    for rect in root.findall(f"{ns}rect"):  # bars start at the axis and grow to the end side
+        x, w = float(rect.get("x")), float(rect.get("width"))
+        assert (x == axis) if direction == "ltr" else (abs(x + w - axis) < 0.1 and x >= 0)
+
+
+def test_wrap_label_breaks_at_spaces_then_inside_a_word_too_long_for_a_line():
+    assert R.wrap_label("short", 100) == ["short"]
+    assert R.wrap_label("one two three four", R._text_width("three four", 12)) == ["one two", "three four"]
+    word = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 3
+    lines = R.wrap_label(word, 120)
+    assert len(lines) == 3 and lines[-1].endswith("…")
+    assert all(R._text_width(line, 12) <= 120 for line in lines)
+
+
 # --- annual summary and retention ---------------------------------------------------------------
 
 

@@ -217,6 +217,33 @@ def studio_block(language: str):
     return Course(example_xml("telehealth-ethics.xml")).block(None, language=language)
 
 
+def test_malformed_olx_is_a_whole_translated_sentence_with_the_parsers_own_words_quoted():
+    """lxml's message is English and stays so, but only as the parser's quoted words: the sentence
+    around it, with the line and column, is in the author's language. `str()` stays English."""
+    text = "<ce_credit id='x'>\n  <title>T</titl>\n</ce_credit>"
+    detail = "Opening and ending tag mismatch: title line 2 and titl"  # lxml's, without its ", line 2, column 18"
+    with pytest.raises(olx.OLXError) as err:
+        olx.loads(text, filename="t.xml")
+    (problem,) = err.value.problems
+    assert problem.line == 2
+    assert str(problem) == (
+        f't.xml:2: This is not well-formed XML: the parser stopped at line 2, column 18. The parser says: "{detail}". '
+        "Check that every element is closed, attributes are quoted, and '&' and '<' in text are written as "
+        "'&amp;' and '&lt;'."
+    )
+    french = problem.localize(FR)
+    assert french.startswith(
+        "Ce XML n'est pas bien formé\u00a0: l'analyseur s'est arrêté à la ligne 2, colonne 18. "
+        f"L'analyseur indique\u00a0: «\u00a0{detail}\u00a0». Vérifiez que chaque élément est fermé"
+    ), french
+    spanish, arabic = problem.localize(ES), problem.localize(AR)
+    assert f"en la línea 2, columna 18. El analizador dice: «{detail}»." in spanish
+    assert "السطر 2، العمود 18" in arabic and f"«\u2066{detail}\u2069»" in arabic  # isolated: keeps its order
+    for translated in (french, spanish, arabic):  # outside the quote, no English word is left
+        outside = translated.replace(detail, "")
+        assert not re.search(r"\b(parser|line|column|says|well-formed|Check)\b", outside), translated
+
+
 def save(block, body):
     resp = post(block, "studio_save", body)
     return resp.status_code, resp.json
