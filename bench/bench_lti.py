@@ -626,7 +626,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=4.0)
-    ap.add_argument("--pool", type=int, default=6000, help="pre-generated launches per launch run")
+    ap.add_argument("--pool", type=int, default=10000, help="pre-generated launches per launch run")
     ap.add_argument("--learners", type=int, default=320, help="learners in each submission run")
     ap.add_argument("--submit-pool", type=int, default=6000, help="learners with a started attempt per submit run")
     ap.add_argument("--no-postgres", action="store_true")

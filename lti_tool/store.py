@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -257,6 +259,8 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        if path and path != ":memory:":
+            WriterQueue(os.path.abspath(path) + ".writers").attach(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -274,6 +278,82 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip per request. Connections are recycled instead, and a
     # dropped one fails a single request rather than every request after it.
     return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=300)
+
+
+class WriterQueue:
+    """SQLite writers on one host take turns in a queue instead of in SQLite's busy handler.
+
+    SQLite lets one writer in at a time; the others sleep in its busy handler in steps of 1, 2, 5,
+    10, 15, 20 ... ms, however soon the lock is free again. Here a connection about to write first
+    takes an exclusive `flock` on a file beside the database (and, within a process, a thread
+    lock), and gives it back at its commit or rollback: the next writer wakes as soon as the lock
+    is free. Readers, DDL and other programs still meet SQLite's own locking, so correctness never
+    depends on this queue; it only decides who goes next.
+    """
+
+    TIMEOUT = 30.0  # seconds, as SQLite's busy timeout; then an error instead of a hang
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pid = -1
+        self._fd = -1
+        self._holder: Any = None  # the DBAPI connection of this process that holds the turn
+        self._thread_lock = threading.Lock()
+        self._setup = threading.Lock()
+
+    def attach(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+        # A write transaction ends in the dialect's commit or rollback; the turn ends with it.
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._then_release(getattr(dialect, name)))
+        # Backstops: a connection that goes back to the pool or is thrown away gives its turn back.
+        event.listen(engine.pool, "checkin", lambda dbapi_conn, _record: self._release(dbapi_conn))
+        event.listen(engine.pool, "invalidate", lambda dbapi_conn, _record, _exc: self._release(dbapi_conn))
+
+    def _then_release(self, end: Any) -> Any:
+        def ended(dbapi_conn: Any) -> None:
+            try:
+                end(dbapi_conn)
+            finally:
+                self._release(dbapi_conn)
+
+        return ended
+
+    def _lock_file(self) -> int:
+        # A forked worker opens the file again: flock belongs to the open file, which a fork shares.
+        with self._setup:
+            if self._pid != os.getpid():
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._pid = os.getpid()
+                self._holder = None
+                self._thread_lock = threading.Lock()
+            return self._fd
+
+    def _before_execute(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi_conn = cursor.connection
+        if self._holder is dbapi_conn or not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        fd = self._lock_file()
+        if not self._thread_lock.acquire(timeout=self.TIMEOUT):
+            raise TimeoutError(f"no turn to write to the database in {self.TIMEOUT:.0f} s (queue {self.path})")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._holder = dbapi_conn
+
+    def _release(self, dbapi_conn: Any) -> None:
+        dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)  # the pool's proxy, or the connection
+        if self._holder is not dbapi_conn or self._pid != os.getpid():
+            return
+        self._holder = None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
