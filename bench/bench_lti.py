@@ -1,6 +1,6 @@
 """Benchmarks the LTI tool on this machine with wrk: logins, launches and submissions per second vs a bare Flask hello.
 
-    .venv/bin/python bench/bench_lti.py [--runs 3] [--seconds 4] [--no-postgres]
+    .venv/bin/python bench/bench_lti.py [--runs 3] [--seconds 4] [--no-postgres | --no-sqlite]
 
 Needs `wrk` on the PATH (Debian: apt-get install -y wrk). Everything runs on 127.0.0.1: a small
 platform (JWKS, token and score endpoints) in a thread of this process, the tool under
@@ -630,6 +630,7 @@ def main() -> None:
     ap.add_argument("--learners", type=int, default=320, help="learners in each submission run")
     ap.add_argument("--submit-pool", type=int, default=6000, help="learners with a started attempt per submit run")
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL+Redis figures")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu) or brew install wrk.")
@@ -650,8 +651,9 @@ def main() -> None:
             "REDIS_URL": "",
             "CE_CREDIT_SECURE_COOKIES": "0",
         }
-        results["SQLite (file cache)"] = bench_tool("sqlite", sqlite_env, platform, args, tmp)
-        report("SQLite (file cache)", results["SQLite (file cache)"], hello, args)
+        if not args.no_sqlite:
+            results["SQLite (file cache)"] = bench_tool("sqlite", sqlite_env, platform, args, tmp)
+            report("SQLite (file cache)", results["SQLite (file cache)"], hello, args)
         if not args.no_postgres:
             try:
                 env, cleanup = postgres_env(tmp)

@@ -118,3 +118,82 @@ def test_postgres_concurrent_workers_send_each_score_once(lti, client, app, plat
     assert sorted(s["userId"] for s in platform.scores) == sorted(users)
     with tool.sessions() as s:
         assert all(r.status == "sent" for r in s.scalars(select(OutboxScore)))
+
+
+def test_postgres_saves_a_submit_and_its_score_in_one_statement(lti, client, app, examples, launch_id_from):
+    """On PostgreSQL the state, the superseding of older unsent scores and the new score are one
+    statement (no BEGIN/COMMIT); a save against a stale revision changes nothing at all."""
+    from sqlalchemy import event
+
+    from lti_tool.store import LearnerRecord
+
+    resp = lti.full_launch(**INSTRUCTOR)
+    lid = launch_id_from(resp.get_data(as_text=True))
+    text_ = (examples / "telehealth-ethics.xml").read_text()
+    client.post(f"/lti/instructor/{lid}/olx", data={"olx": text_}, base_url="https://tool.test")
+    launch_id = launch_id_from(lti.full_launch(sub="pg-one").get_data(as_text=True))
+    tool = tool_of(app)
+    statements: list[str] = []
+    event.listen(tool.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def submit_wrong():
+        form = client.post(f"/lti/api/{launch_id}", json={"action": "start"}, base_url="https://tool.test")
+        form = form.get_json()["form"]
+        statements.clear()
+        answers = {q["id"]: [q["choices"][0]["id"]] for q in form["questions"]}
+        r = client.post(
+            f"/lti/api/{launch_id}",
+            json={"action": "submit", "payload": {"attempt": form["attempt"], "responses": answers}},
+            base_url="https://tool.test",
+        )
+        assert r.status_code == 200, r.get_data(as_text=True)
+
+    submit_wrong()
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].lstrip().startswith("WITH") and "saved AS" in writes[0], statements
+    submit_wrong()
+    with tool.sessions() as s:
+        rows = s.execute(
+            select(OutboxScore.status, OutboxScore.comment)
+            .where(OutboxScore.user_sub == "pg-one")
+            .order_by(OutboxScore.id)
+        ).all()
+        state = s.scalars(select(LearnerRecord.state).where(LearnerRecord.user_sub == "pg-one")).one()
+    assert [r.status for r in rows] == ["superseded", "pending"]
+    assert rows[1].comment.endswith("2 attempts used")
+    assert len([a for a in state["attempts"] if a.get("submitted_at")]) == 2
+    # A stale revision: nothing is saved, nothing queued, nothing superseded.
+    with tool.sessions() as s:
+        row = s.scalars(select(LearnerRecord).where(LearnerRecord.user_sub == "pg-one")).one()
+    ctx = launches.load(tool.cache, launch_id)
+    saved = learning._save_in_one_statement(
+        tool,
+        ctx,
+        {
+            "row_id": row.id,
+            "old_revision": row.revision - 1,
+            "new_state": {},
+            "new_revision": 99,
+            "now": row.updated_at,
+        },
+        {
+            **learning.score_values(
+                ctx,
+                learning.activity_for(tool, ctx.activity_slug, ctx.registration_id),
+                learning.parsed_states(tool).parse(ctx, row.state),
+                row.updated_at,
+            )
+        },
+    )
+    assert saved is False
+    with tool.sessions() as s:
+        assert [
+            r.status
+            for r in s.execute(
+                select(OutboxScore.status).where(OutboxScore.user_sub == "pg-one").order_by(OutboxScore.id)
+            )
+        ] == [
+            "superseded",
+            "pending",
+        ]
+        assert s.scalars(select(LearnerRecord.state).where(LearnerRecord.user_sub == "pg-one")).one() == state
