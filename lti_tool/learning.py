@@ -206,15 +206,12 @@ def _save_and_queue() -> Any:
             "next_attempt_at",
         )
     }
-    # The columns' Python-side defaults are not applied to an INSERT ... SELECT inside a CTE.
-    values |= {
-        "tries": literal(0),
-        "lease_owner": literal(""),
-        "lease_until": literal(0.0),
-        "send_started_at": literal(0.0),
-        "last_error": literal(""),
-        "created_at": bindparam("now", type_=_outbox.c.created_at.type),
-    }
+    # The columns' Python-side defaults are not applied to an INSERT ... SELECT inside a CTE:
+    # the scalar ones are written in, and created_at is the action's time.
+    values["created_at"] = bindparam("now", type_=_outbox.c.created_at.type)
+    for col in _outbox.c:
+        if col.name not in values and col.default is not None and col.default.is_scalar:
+            values[col.name] = literal(col.default.arg, col.type)
     row = select(*values.values()).select_from(saved)
     queued = insert(_outbox).from_select(list(values), row, include_defaults=False).cte("queued")
     return select(func.count()).select_from(saved).add_cte(superseded, queued)
@@ -427,17 +424,11 @@ def _save_in_one_statement(tool: Any, lc: LaunchContext, save: dict[str, Any], q
     """PostgreSQL: the state, the superseding of older unsent scores and the new score in one
     statement (data-modifying CTEs), which is atomic without BEGIN and COMMIT: one round trip
     where the transaction takes five. The score is queued only if the state was saved."""
-    if queued is None:
-        with tool.reader.connect() as c:
-            return c.execute(_SAVE, save).rowcount == 1
     with tool.reader.connect() as c:
-        return (
-            c.execute(
-                _SAVE_AND_QUEUE,
-                {**save, **{f"q_{k}": v for k, v in queued.items()}, "pk": lc.resource_link_pk, "sub": lc.sub},
-            ).scalar_one()
-            == 1
-        )
+        if queued is None:
+            return c.execute(_SAVE, save).rowcount == 1
+        params = {**save, **{f"q_{k}": v for k, v in queued.items()}, "pk": lc.resource_link_pk, "sub": lc.sub}
+        return c.execute(_SAVE_AND_QUEUE, params).scalar_one() == 1
 
 
 def _grade_changed(activity: Activity, before: flow.LearnerState, after: flow.LearnerState) -> bool:

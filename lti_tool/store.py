@@ -256,10 +256,11 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so several workers can share it."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        if path and path != ":memory:":
+        if on_disk:
             WriterQueue(os.path.abspath(path) + ".writers").attach(engine)
 
         @event.listens_for(engine, "connect")
