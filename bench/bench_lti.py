@@ -1,6 +1,6 @@
 """Benchmarks the LTI tool on this machine with wrk: logins, launches and submissions per second vs a bare Flask hello.
 
-    .venv/bin/python bench/bench_lti.py [--runs 3] [--seconds 4] [--no-postgres | --no-sqlite]
+    .venv/bin/python bench/bench_lti.py [--runs 3] [--seconds 4] [--no-postgres | --no-sqlite] [--only mixed,submit_only]
 
 Needs `wrk` on the PATH (Debian: apt-get install -y wrk). Everything runs on 127.0.0.1: a small
 platform (JWKS, token and score endpoints) in a thread of this process, the tool under
@@ -63,6 +63,8 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 CONNECTIONS = 16
+# The figures bench_tool measures (--only picks some; "drain" is the outbox drain rate).
+MODES = ("login", "launch", "mixed", "submit", "submit_only")
 
 
 def hello_app():
@@ -491,6 +493,7 @@ def _median(runs: list[dict], key: str) -> float:
 
 def bench_tool(name, env, platform, args, tmp):
     answers = prepare_tool(env, platform)
+    only = set(args.only.split(",")) if args.only else {*MODES, "drain"}
     port = free_port()
     proc = subprocess.Popen(
         [CE_CREDIT, "serve", "-b", f"127.0.0.1:{port}", "-w", "2", "--no-outbox"],
@@ -515,34 +518,42 @@ def bench_tool(name, env, platform, args, tmp):
         launch_learners(cfg, pregenerate(cfg, 40, "warm"))
         lpath = login_path(cfg)
         pool_n = args.pool
-        runs: dict[str, list[dict]] = {"login": [], "launch": [], "mixed": [], "submit": [], "submit_only": []}
+        runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
         for run in range(args.runs):
-            runs["login"].append(wrk(port, lpath, args.seconds, WRK_LAUNCH, ["/dev/null", "2", "login", lpath]))
+            if "login" in only:
+                runs["login"].append(wrk(port, lpath, args.seconds, WRK_LAUNCH, ["/dev/null", "2", "login", lpath]))
             for mode in ("launch", "mixed"):
+                if mode not in only:
+                    continue
                 pool = Path(tmp) / f"{name}-{mode}-{run}.txt"
                 pool.write_text("\n".join(pregenerate(cfg, pool_n, f"{mode}{run}")) + "\n")
                 runs[mode].append(wrk(port, lpath, args.seconds, WRK_LAUNCH, [str(pool), "2", mode, lpath]))
                 pool.unlink()
-            # Fresh learners each run, so a learner's state stays a realistic size.
-            learners = Path(tmp) / f"{name}-learners-{run}.txt"
-            learners.write_text("\n".join(launch_learners(cfg, pregenerate(cfg, args.learners, f"s{run}"))) + "\n")
-            runs["submit"].append(
-                wrk(
-                    port,
-                    "/",
-                    args.seconds,
-                    WRK_SUBMIT,
-                    [str(learners), str(CONNECTIONS), str(answers_file)],
-                    threads=CONNECTIONS,
+            if "submit" in only:
+                # Fresh learners each run, so a learner's state stays a realistic size.
+                learners = Path(tmp) / f"{name}-learners-{run}.txt"
+                paths = launch_learners(cfg, pregenerate(cfg, args.learners, f"s{run}"))
+                learners.write_text("\n".join(paths) + "\n")
+                runs["submit"].append(
+                    wrk(
+                        port,
+                        "/",
+                        args.seconds,
+                        WRK_SUBMIT,
+                        [str(learners), str(CONNECTIONS), str(answers_file)],
+                        threads=CONNECTIONS,
+                    )
                 )
-            )
-            # Submits alone: a pool of learners, each with an attempt started beforehand.
-            pool = Path(tmp) / f"{name}-submits-{run}.txt"
-            paths = launch_learners(cfg, pregenerate(cfg, args.submit_pool, f"o{run}"))
-            pool.write_text("\n".join(start_learners(cfg, paths, answers)) + "\n")
-            runs["submit_only"].append(wrk(port, "/", args.seconds, WRK_SUBMIT_ONLY, [str(pool), "2"]))
-            pool.unlink()
+            if "submit_only" in only:
+                # Submits alone: a pool of learners, each with an attempt started beforehand.
+                pool = Path(tmp) / f"{name}-submits-{run}.txt"
+                paths = launch_learners(cfg, pregenerate(cfg, args.submit_pool, f"o{run}"))
+                pool.write_text("\n".join(start_learners(cfg, paths, answers)) + "\n")
+                runs["submit_only"].append(wrk(port, "/", args.seconds, WRK_SUBMIT_ONLY, [str(pool), "2"]))
+                pool.unlink()
         for mode, rs in runs.items():
+            if not rs:
+                continue
             exhausted = sum(r["exhausted"] for r in rs)
             if exhausted:
                 print(f"  warning: {name} {mode}: the launch pool ran out {exhausted} times; raise --pool")
@@ -555,8 +566,9 @@ def bench_tool(name, env, platform, args, tmp):
             }
     finally:
         stop(proc)
-    out["drain"] = statistics.median(drain_rate(env) for _ in range(args.runs))
-    out["drain4"] = statistics.median(drain_rate(env, concurrency=4) for _ in range(args.runs))
+    if "drain" in only:
+        out["drain"] = statistics.median(drain_rate(env) for _ in range(args.runs))
+        out["drain4"] = statistics.median(drain_rate(env, concurrency=4) for _ in range(args.runs))
     return out
 
 
@@ -614,12 +626,19 @@ def report(name: str, r: dict, hello: dict, args) -> None:
             f"{reqs / h:6.1%} of hello's req/s  errors {m['errors']}"
         )
 
-    line("login", r["login"]["rps"], "/s", r["login"], r["login"]["rps"])
-    line("launch (id_token POST)", r["launch"]["rps"], "/s", r["launch"], r["launch"]["rps"])
-    line("login+launch", r["mixed"]["rps"] / 2, "launches/s", r["mixed"], r["mixed"]["rps"])
-    line("start+submit", r["submit"]["submits"], "submits/s", r["submit"], r["submit"]["rps"])
-    line("submit (started before)", r["submit_only"]["submits"], "submits/s", r["submit_only"], r["submit_only"]["rps"])
-    print(f"  outbox drain (1 worker): {r['drain']:6.0f} scores/s  ({r['drain4']:.0f}/s with --concurrency 4)")
+    if "login" in r:
+        line("login", r["login"]["rps"], "/s", r["login"], r["login"]["rps"])
+    if "launch" in r:
+        line("launch (id_token POST)", r["launch"]["rps"], "/s", r["launch"], r["launch"]["rps"])
+    if "mixed" in r:
+        line("login+launch", r["mixed"]["rps"] / 2, "launches/s", r["mixed"], r["mixed"]["rps"])
+    if "submit" in r:
+        line("start+submit", r["submit"]["submits"], "submits/s", r["submit"], r["submit"]["rps"])
+    if "submit_only" in r:
+        m = r["submit_only"]
+        line("submit (started before)", m["submits"], "submits/s", m, m["rps"])
+    if "drain" in r:
+        print(f"  outbox drain (1 worker): {r['drain']:6.0f} scores/s  ({r['drain4']:.0f}/s with --concurrency 4)")
 
 
 def main() -> None:
@@ -629,9 +648,18 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=10000, help="pre-generated launches per launch run")
     ap.add_argument("--learners", type=int, default=320, help="learners in each submission run")
     ap.add_argument("--submit-pool", type=int, default=6000, help="learners with a started attempt per submit run")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated figures to measure: login, launch, mixed (login+launch), submit (start+submit), "
+        "submit_only, drain (default: all)",
+    )
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL+Redis figures")
     args = ap.parse_args()
+    unknown = set(filter(None, args.only.split(","))) - {*MODES, "drain"}
+    if unknown:
+        ap.error(f"--only: unknown figure(s) {', '.join(sorted(unknown))}; choose from {', '.join((*MODES, 'drain'))}")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu) or brew install wrk.")
     sys.path.insert(0, str(ROOT))

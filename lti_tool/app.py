@@ -133,10 +133,35 @@ def platform_config(reg: Registration) -> PlatformConfig:
     )
 
 
+class ToolFlask(Flask):
+    """Flask with `ensure_sync` remembered per function: Flask asks it for every view, before- and
+    after-request function and teardown of every request (an `inspect` call each time), and the
+    tool's functions are all plain `def`s that never change."""
+
+    def ensure_sync(self, func: Any) -> Any:
+        try:
+            return self._sync[func]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable: ask Flask each time
+            return super().ensure_sync(func)
+        wrapped = super().ensure_sync(func)
+        if len(self._sync) < 1024:  # after_this_request closures are new each time: not kept forever
+            self._sync[func] = wrapped
+        return wrapped
+
+    @property
+    def _sync(self) -> dict[Any, Any]:
+        cache = self.__dict__.get("_sync_cache")
+        if cache is None:
+            cache = self.__dict__["_sync_cache"] = {}
+        return cache
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the tool. `config` overrides the environment (see lti_tool.config and docs/lti.md)."""
     cfg = config_mod.load(config)
-    app = Flask(
+    app = ToolFlask(
         "lti_tool",
         instance_path=cfg["INSTANCE_PATH"],
         static_folder=STATIC_DIR,

@@ -295,14 +295,25 @@ def _learner_row(tool: Any, lc: LaunchContext) -> Any:
     return row
 
 
-def current_view(tool: Any, lc: LaunchContext, activity: Activity, now: datetime | None = None) -> dict[str, Any]:
+def current_view(
+    tool: Any,
+    lc: LaunchContext,
+    activity: Activity,
+    now: datetime | None = None,
+    stored: tuple[Any, Any, Any] | None = None,
+) -> dict[str, Any]:
     """The learner's current view. Read-only: a learner's row is created at their first action,
-    so a launch costs no database write, except when an attempt's time ran out (store_expired)."""
+    so a launch costs no database write, except when an attempt's time ran out (store_expired).
+
+    `stored` is (state, extra attempts, extra minutes) as the caller has just read them (a launch
+    reads them with its resource link); otherwise they are read here."""
     now = now or datetime.now(UTC)
-    # Core on a pooled connection, not an ORM session: this runs on every launch.
-    with tool.reader.connect() as c:
-        stored, extra_attempts, extra_minutes = c.execute(_STATE_OF, {"pk": lc.resource_link_pk, "sub": lc.sub}).one()
-    state = accommodations.overlay(parsed_states(tool).parse(lc, stored), extra_attempts, extra_minutes)
+    if stored is None:
+        # Core on a pooled connection, not an ORM session: this runs on every launch.
+        with tool.reader.connect() as c:
+            stored = tuple(c.execute(_STATE_OF, {"pk": lc.resource_link_pk, "sub": lc.sub}).one())
+    state_json, extra_attempts, extra_minutes = stored
+    state = accommodations.overlay(parsed_states(tool).parse(lc, state_json), extra_attempts, extra_minutes)
     if flow.close_expired(state, now) is not state:
         # An attempt whose time ran out while the learner was away: stored closed as failed, and
         # its score queued, now (the one launch that writes).

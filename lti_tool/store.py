@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -227,10 +228,13 @@ class OutboxScore(Base):
     """A score waiting to reach the platform's gradebook (AGS). Rows are claimed with a lease."""
 
     __tablename__ = "lti_outbox"
+    # A learner's scores in a link: every scored submit supersedes that learner's unsent ones, and
+    # with the link alone as the key that was a scan of every score of the link (migration 0009).
+    __table_args__ = (Index("ix_lti_outbox_learner", "resource_link_pk", "user_sub", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("lti_registration.id", ondelete="CASCADE"))
-    resource_link_pk: Mapped[int] = mapped_column(ForeignKey("lti_resource_link.id", ondelete="CASCADE"), index=True)
+    resource_link_pk: Mapped[int] = mapped_column(ForeignKey("lti_resource_link.id", ondelete="CASCADE"))
     user_sub: Mapped[str] = mapped_column(String(255))
     score_given: Mapped[float] = mapped_column(Float)
     score_maximum: Mapped[float] = mapped_column(Float)

@@ -88,6 +88,7 @@ def sentences(*parts: str) -> str:
     return Phrase(" ".join(f"%(s{i})s" for i in range(len(kept))), **{f"s{i}": part for i, part in enumerate(kept)})
 
 
+@lru_cache(maxsize=1024)
 def normalize(locale: str | None) -> str:
     """A language tag as gettext and Babel name it: "fr-ca" -> "fr_CA", "zh-hant-tw" -> "zh_Hant_TW".
 
@@ -156,6 +157,7 @@ def negotiate(*preferred: str | Iterable[str] | None, accept_language: str | Non
     return DEFAULT_LOCALE
 
 
+@lru_cache(maxsize=256)
 def text_direction(locale: str | None) -> Direction:
     """ "rtl" for right-to-left scripts (Arabic, Hebrew, Persian, Urdu...), else "ltr"."""
     try:

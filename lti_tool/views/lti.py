@@ -69,9 +69,8 @@ def launch() -> Any:
         )
     if not lc.resource_link_id:
         raise LaunchError("resource-link", N_("The launch has no resource_link id."), N_("The platform must send one."))
-    lc.resource_link_pk, lc.activity_slug, lc.lineitem_url = launches.resolve_resource_link(
-        tool.reader, tool.sessions, lc
-    )
+    link = launches.resolve_resource_link(tool.reader, tool.sessions, lc)
+    lc.resource_link_pk, lc.activity_slug, lc.lineitem_url = link.id, link.activity_slug, link.lineitem_url
     launches.save(tool.cache, lc)
     if lc.is_instructor:
         from .instructor import instructor_home
@@ -79,7 +78,7 @@ def launch() -> Any:
         return instructor_home(lc)
     from .learner import learner_page
 
-    return learner_page(lc)
+    return learner_page(lc, learner=link.learner)
 
 
 @bp.route("/jwks")

@@ -128,3 +128,90 @@ def test_actions_do_not_change_the_remembered_state(lti, app, client, examples, 
     assert state.attempts[-1].submitted_at is None  # the earlier remembered state is untouched
     ((stored, state),) = cache._states.values()
     assert state.to_dict() == stored and state.attempts[-1].submitted_at is not None
+
+
+def _initial_view(html: str) -> dict:
+    import json
+    import re
+
+    m = re.search(r'<script type="application/json" id="ce-credit-initial-view">(.*?)</script>', html, re.S)
+    assert m, html[:2000]
+    return json.loads(m.group(1))
+
+
+def test_the_learner_page_from_its_shell_is_the_page_the_template_renders(lti, app, examples, launch_id_from):
+    """The learner page is rendered once per activity and language and then filled in: what each
+    launch gets, in each language one after the other, must be exactly what rendering learner.html
+    for that launch gives."""
+    from flask import g, render_template
+
+    from lti_tool import launches, learning
+    from lti_tool.views.learner import script_json
+
+    custom = _with_activity(app, examples)
+    seen = set()
+    for locale in ("en", "fr", "ar", "en", "fr"):
+        claims = {**custom, CLAIM + "launch_presentation": {"locale": locale}}
+        page = lti.full_launch(**claims).get_data(as_text=True)
+        launch_id = launch_id_from(page)
+        assert launch_id not in seen
+        seen.add(launch_id)
+        assert page.count(launch_id) == 2  # the API URL and data-launch-id
+        with app.test_request_context():
+            lc = launches.load(tool_of(app).cache, launch_id)
+            assert g.locale.startswith(locale)
+            activity = learning.activity_for(tool_of(app), lc.activity_slug, lc.registration_id)
+            expected = render_template(
+                "learner.html",
+                lc=lc,
+                activity=activity,
+                initial_view=script_json(_initial_view(page)),
+                api_url=f"/lti/api/{lc.launch_id}",
+                locale=lc.locale,
+            )
+        assert page == expected, locale
+        assert ('dir="rtl"' in page) == (locale == "ar")
+
+
+def test_a_returning_learners_launch_is_one_select_that_brings_their_attempt(
+    lti, app, client, examples, launch_id_from
+):
+    """The resource link, the learner's stored state and their accommodation come in one SELECT,
+    and the page shows the attempt the learner left open."""
+    custom = _with_activity(app, examples)
+    launch_id = launch_id_from(lti.full_launch(**custom).get_data(as_text=True))
+    form = _api(client, launch_id, "start")["form"]
+    statements: list[str] = []
+
+    def on_exec(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(tool_of(app).engine, "before_cursor_execute", on_exec)
+    page = lti.full_launch(**custom).get_data(as_text=True)
+    event.remove(tool_of(app).engine, "before_cursor_execute", on_exec)
+    assert len(statements) == 1, statements
+    assert "lti_resource_link" in statements[0] and "ce_learner" in statements[0]
+    assert "ce_accommodation" in statements[0]
+    view = _initial_view(page)
+    assert view["form"]["attempt"] == form["attempt"]  # the open attempt, read with the link
+
+
+def test_superseding_a_learners_unsent_scores_uses_the_learner_index(tmp_path):
+    """Each scored submit supersedes the learner's unsent scores: an index lookup of that learner,
+    not a scan of every score of the link (migration 0009)."""
+    from sqlalchemy import create_engine
+
+    from lti_tool.learning import _SUPERSEDE
+    from lti_tool.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    sql = str(_SUPERSEDE.compile(dialect=engine.dialect))
+    with engine.connect() as c:
+        plan = " ".join(
+            str(row[-1])
+            for row in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, ("superseded", 1, "sub", "pending", ""))
+        )
+    engine.dispose()
+    assert "ix_lti_outbox_learner" in plan and "user_sub=?" in plan, plan
