@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ce_xblock.core import flow
 from ce_xblock.core.locale import translator
 
-from .store import Accommodation
+from .store import Accommodation, LearnerRecord
 
 log = logging.getLogger("ce_credit.accommodations")
 
@@ -34,18 +34,34 @@ MAX_EXTRA_MINUTES = 24 * 60
 MAX_REASON = 500
 
 _acc = Accommodation.__table__
+_learners = LearnerRecord.__table__
 
 
 def granted_columns(resource_link_pk: Any, user_sub: Any) -> tuple[Any, Any]:
-    """Scalar subqueries for the granted extra attempts and minutes (NULL when none), to read them
-    in the same statement as the learner's state."""
+    """Scalar subqueries for the granted extra attempts and minutes (NULL when none), labelled
+    extra_attempts and extra_minutes, to read them in the same statement as the learner's state."""
 
     def col(c: Any) -> Any:
         return (
-            select(c).where(_acc.c.resource_link_pk == resource_link_pk, _acc.c.user_sub == user_sub).scalar_subquery()
+            select(c)
+            .where(_acc.c.resource_link_pk == resource_link_pk, _acc.c.user_sub == user_sub)
+            .scalar_subquery()
+            .label(c.name)
         )
 
     return col(_acc.c.extra_attempts), col(_acc.c.extra_minutes)
+
+
+def learner_columns(resource_link_pk: Any, user_sub: Any) -> tuple[Any, Any, Any]:
+    """The learner's stored state (labelled learner_state) and the granted_columns: what a learner
+    page needs of the database, as scalar subqueries for one SELECT (NULL where there is none)."""
+    state = (
+        select(_learners.c.state)
+        .where(_learners.c.resource_link_pk == resource_link_pk, _learners.c.user_sub == user_sub)
+        .scalar_subquery()
+        .label("learner_state")
+    )
+    return (state, *granted_columns(resource_link_pk, user_sub))
 
 
 def granted(session: Any, resource_link_pk: int | None, user_sub: str) -> tuple[int, int]:

@@ -138,6 +138,10 @@ class ToolFlask(Flask):
     after-request function and teardown of every request (an `inspect` call each time), and the
     tool's functions are all plain `def`s that never change."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
     def ensure_sync(self, func: Any) -> Any:
         try:
             return self._sync[func]
@@ -149,13 +153,6 @@ class ToolFlask(Flask):
         if len(self._sync) < 1024:  # after_this_request closures are new each time: not kept forever
             self._sync[func] = wrapped
         return wrapped
-
-    @property
-    def _sync(self) -> dict[Any, Any]:
-        cache = self.__dict__.get("_sync_cache")
-        if cache is None:
-            cache = self.__dict__["_sync_cache"] = {}
-        return cache
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .accommodations import granted_columns
+from .accommodations import learner_columns
 from .lti.adapter import LaunchResult
-from .store import LearnerRecord, ResourceLink
+from .store import ResourceLink
 
 LAUNCH_TTL = 8 * 3600
 ACTIVITY_PARAM = "ce_activity"  # the custom parameter deep linking sets to name the activity
@@ -134,23 +134,12 @@ _LINK_COLUMNS = (
 
 
 _links = ResourceLink.__table__
-_learners = LearnerRecord.__table__
 # Built once: building the statement costs more than running it. The launching user's stored
 # state and accommodation come in the same SELECT (NULL when they have none), for the learner
 # page the launch answers with: one round trip where there were two.
-_LINK_OF = select(
-    *(_links.c[name] for name in _LINK_COLUMNS),
-    select(_learners.c.state)
-    .where(_learners.c.resource_link_pk == _links.c.id, _learners.c.user_sub == bindparam("sub"))
-    .scalar_subquery()
-    .label("learner_state"),
-    *(
-        col.label(name)
-        for col, name in zip(
-            granted_columns(_links.c.id, bindparam("sub")), ("extra_attempts", "extra_minutes"), strict=True
-        )
-    ),
-).where(_links.c.registration_id == bindparam("reg"), _links.c.resource_link_id == bindparam("link"))
+_LINK_OF = select(*(_links.c[name] for name in _LINK_COLUMNS), *learner_columns(_links.c.id, bindparam("sub"))).where(
+    _links.c.registration_id == bindparam("reg"), _links.c.resource_link_id == bindparam("link")
+)
 
 
 @dataclass(frozen=True)

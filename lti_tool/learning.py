@@ -140,12 +140,7 @@ def certificate_pdf(tool: Any, signed: Any) -> bytes:
 
 _learners = LearnerRecord.__table__
 # One statement: the learner's stored state and the accommodation granted (lti_tool.accommodations).
-_STATE_OF = select(
-    select(_learners.c.state)
-    .where(_learners.c.resource_link_pk == bindparam("pk"), _learners.c.user_sub == bindparam("sub"))
-    .scalar_subquery(),
-    *accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
-)
+_STATE_OF = select(*accommodations.learner_columns(bindparam("pk"), bindparam("sub")))
 
 
 # The action path in Core statements built once (an ORM session, its unit of work and its
@@ -156,14 +151,7 @@ _ROW_OF = select(
     _learners.c.revision,
     _learners.c.name,
     _learners.c.email,
-    *(
-        col.label(name)
-        for col, name in zip(
-            accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
-            ("extra_attempts", "extra_minutes"),
-            strict=True,
-        )
-    ),
+    *accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
 ).where(_learners.c.resource_link_pk == bindparam("pk"), _learners.c.user_sub == bindparam("sub"))
 _SAVE = (
     update(_learners)
