@@ -1,15 +1,16 @@
 """Benchmarks the LTI tool on this machine with wrk: logins, launches and submissions per second vs a bare Flask hello.
 
-    .venv/bin/python bench/bench_lti.py [--runs 3] [--seconds 4] [--no-postgres | --no-sqlite] [--only mixed,submit_only]
+    .venv/bin/python bench/bench_lti.py [--runs 3] [--seconds 4] [--workers 2] [--no-postgres | --no-sqlite]
+        [--only mixed,submit_only]
 
 Needs `wrk` on the PATH (Debian: apt-get install -y wrk). Everything runs on 127.0.0.1: a small
 platform (JWKS, token and score endpoints) in a thread of this process, the tool under
-`ce-credit serve -w 2` (two sync gunicorn workers), and wrk as the load generator (C, epoll; the
+`ce-credit serve -w 2` (two sync gunicorn workers; --workers changes it, for hello too), and wrk as the load generator (C, epoll; the
 Python clients of earlier versions used more CPU than the server). Every figure is the median of
 --runs runs of --seconds seconds, at 16 connections; p99 is wrk's latency percentile.
 
 What each line measures (all against the same server, the same way):
-- hello: GET /hello on a bare Flask app under `gunicorn -w 2` (sync): the ceiling for this machine.
+- hello: GET /hello on a bare Flask app under `gunicorn -w 2` (sync; --workers as the tool): the ceiling for this machine.
 - login: GET /lti/login (OIDC third-party login initiation): platform lookup, state and nonce
   written to the shared cache, the 302 to the platform with the state cookie.
 - launch: POST /lti/launch with an id_token and its state cookie, i.e. full validation (state
@@ -496,7 +497,7 @@ def bench_tool(name, env, platform, args, tmp):
     only = set(args.only.split(",")) if args.only else {*MODES, "drain"}
     port = free_port()
     proc = subprocess.Popen(
-        [CE_CREDIT, "serve", "-b", f"127.0.0.1:{port}", "-w", "2", "--no-outbox"],
+        [CE_CREDIT, "serve", "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--no-outbox"],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -575,7 +576,16 @@ def bench_tool(name, env, platform, args, tmp):
 def bench_hello(args):
     port = free_port()
     proc = subprocess.Popen(
-        [GUNICORN, "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT / "bench"), "bench_lti:hello_app()"],
+        [
+            GUNICORN,
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(ROOT / "bench"),
+            "bench_lti:hello_app()",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -618,7 +628,9 @@ def postgres_env(tmp):
 
 def report(name: str, r: dict, hello: dict, args) -> None:
     h = hello["rps"]
-    print(f"\n{name} (ce-credit serve -w 2, {CONNECTIONS} connections, median of {args.runs} x {args.seconds:g} s)")
+    print(
+        f"\n{name} (ce-credit serve -w {args.workers}, {CONNECTIONS} connections, median of {args.runs} x {args.seconds:g} s)"
+    )
 
     def line(label: str, rate: float, unit: str, m: dict, reqs: float) -> None:
         print(
@@ -654,9 +666,14 @@ def main() -> None:
         help="comma-separated figures to measure: login, launch, mixed (login+launch), submit (start+submit), "
         "submit_only, drain (default: all)",
     )
+    ap.add_argument(
+        "--workers", type=int, default=2, help="sync gunicorn workers, for hello and the tool (issue #4: 2)"
+    )
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL+Redis figures")
     args = ap.parse_args()
+    if args.workers < 1:
+        ap.error("--workers: at least 1")
     unknown = set(filter(None, args.only.split(","))) - {*MODES, "drain"}
     if unknown:
         ap.error(f"--only: unknown figure(s) {', '.join(sorted(unknown))}; choose from {', '.join((*MODES, 'drain'))}")
@@ -670,7 +687,7 @@ def main() -> None:
         "(other processes share the machine; figures scale down with it)"
     )
     hello = bench_hello(args)
-    print(f"bare Flask hello (gunicorn -w 2): {hello['rps']:7.0f} req/s  p99 {hello['p99']:5.1f} ms")
+    print(f"bare Flask hello (gunicorn -w {args.workers}): {hello['rps']:7.0f} req/s  p99 {hello['p99']:5.1f} ms")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_env = {

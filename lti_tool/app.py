@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g
+from flask.sessions import SessionInterface
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -155,6 +156,19 @@ class ToolFlask(Flask):
         return wrapped
 
 
+class NoSessions(SessionInterface):
+    """The tool keeps no Flask session: the OIDC state is a cookie of its own plus the shared
+    cache, and a learner page carries its launch id. Flask's cookie session would build a signing
+    serializer on every request (~40 µs) to find no cookie. `flask.session` is a read-only empty
+    NullSession; writing to it raises."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the tool. `config` overrides the environment (see lti_tool.config and docs/lti.md)."""
     cfg = config_mod.load(config)
@@ -168,6 +182,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(cfg)
     # The learner API answers with views of 10-15 KB; sorting their keys costs time and buys nothing.
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = NoSessions()
     if cfg["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +43,7 @@ def learner_page(lc: LaunchContext, status: int = 200, learner: tuple[Any, Any, 
     view = learning.current_view(tool, lc, activity, stored=learner)
     before_api, before_id, before_view, after_view = _page_shell(activity, lc)
     launch_id = lc.launch_id
-    return before_api + launch_id + before_id + launch_id + before_view + script_json(view) + after_view, status
+    return before_api + launch_id + before_id + launch_id + before_view + view_script_json(view) + after_view, status
 
 
 # The learner page is the same for every launch of an activity in a language, except for the
@@ -104,7 +106,8 @@ def api(launch_id: str) -> Any:
     status, view = learning.run_action(tool, lc, body["action"], body.get("payload") or {})
     if tool.outbox_thread is not None and body["action"] in ("submit", "certificate", "evaluation"):
         tool.outbox_thread.wake.set()  # send the grade now rather than at the next poll
-    return jsonify(view), status
+    body = view_json(view, _api_dumps) + "\n"  # what jsonify sends, with the info serialised once
+    return current_app.response_class(body, mimetype="application/json"), status
 
 
 @bp.route("/api/<launch_id>/certificate.pdf")
@@ -147,4 +150,40 @@ def _signed_or_404(launch_id: str) -> Any:
 def script_json(value: object) -> str:
     """JSON safe inside a <script> element: <, > and & are escaped, so author or platform text
     containing "</script>" or "<!--" cannot end the element."""
-    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _script_safe(json.dumps(value))
+
+
+def _script_safe(text: str) -> str:
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# A view's "info" (the activity's description, objectives, instructors, disclosures...) is the
+# same object for every view of an activity (ce_xblock.core.flow memoises it) and ~95 % of a
+# view's bytes. It is serialised once per activity and serialiser and put in place of a mark.
+_INFO_MARK = "ce-info-" + secrets.token_hex(12)
+_info_json: dict[tuple[int, Any], tuple[Any, str]] = {}
+
+
+def view_json(view: Any, dumps: Callable[[Any], str] = json.dumps) -> str:
+    """`dumps(view)`, byte for byte, with the view's info serialised once per activity."""
+    info = view.get("info") if isinstance(view, dict) else None
+    if not isinstance(info, dict):
+        return dumps(view)
+    key = (id(info), dumps)
+    hit = _info_json.get(key)
+    if hit is None or hit[0] is not info:
+        if len(_info_json) >= 256:  # activities x serialisers: a bound, not an eviction policy
+            _info_json.clear()
+        # The entry holds the info itself, so its id cannot be reused while the entry lives.
+        hit = _info_json[key] = (info, dumps(info))
+    return dumps({**view, "info": _INFO_MARK}).replace(dumps(_INFO_MARK), hit[1], 1)
+
+
+def _api_dumps(value: Any) -> str:
+    """The app's JSON, compact as jsonify writes it outside debug mode."""
+    return current_app.json.dumps(value, separators=(",", ":"))
+
+
+def view_script_json(view: Any) -> str:
+    """script_json(view), with the info serialised once per activity (view_json)."""
+    return _script_safe(view_json(view))

@@ -3,6 +3,7 @@ written when the platform sends something new; the file cache creates its bucket
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event, select
 
 from lti_tool.app import tool_of
@@ -215,3 +216,62 @@ def test_superseding_a_learners_unsent_scores_uses_the_learner_index(tmp_path):
         )
     engine.dispose()
     assert "ix_lti_outbox_learner" in plan and "user_sub=?" in plan, plan
+
+
+def test_views_with_the_info_serialised_once_are_the_plain_json(app, client, lti, examples, launch_id_from):
+    """A view's info is serialised once per activity and put in place: every view, of either
+    activity in turn and with hostile author text, must come out byte for byte as serialising the
+    whole view does, in the page (script-safe) and in the API's compact JSON."""
+    import json
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from ce_xblock.core import flow, olx
+    from lti_tool.views.learner import _api_dumps, script_json, view_json, view_script_json
+
+    one = olx.loads((examples / "telehealth-ethics.xml").read_text())
+    two = olx.loads((examples / "trauma-informed-care.xml").read_text())
+    hostile = replace(one, title='</script><script>alert("x")</script> & <!--')
+    now = datetime.now(UTC)
+    infos = set()
+    with app.test_request_context():
+        for activity in (one, two, hostile, one, two):
+            view = flow.view(activity, flow.LearnerState(), now, locale="fr")
+            infos.add(json.dumps(view["info"]))
+            assert view_json(view) == json.dumps(view)
+            assert view_script_json(view) == script_json(view)
+            assert "</script>" not in view_script_json(view)
+            assert view_json(view, _api_dumps) == app.json.dumps(view, separators=(",", ":"))
+    assert len(infos) == 3
+    custom = _with_activity(app, examples)
+    launch_id = launch_id_from(lti.full_launch(**custom).get_data(as_text=True))
+    resp = client.post(f"/lti/api/{launch_id}", json={"action": "start", "payload": {}})
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    assert resp.get_data(as_text=True) == json.dumps(resp.get_json(), separators=(",", ":")) + "\n"
+    assert resp.get_json()["info"]["title"] == one.title
+
+
+def test_logins_send_random_nonces_and_no_flask_session_cookie(lti, app, examples):
+    """The tool keeps no Flask session (no cookie, no signing work per request), and a login's
+    nonce is 256 random bits: not pylti1p3's uuid1 tail, which carries the host's MAC address."""
+    import re
+
+    from flask import session
+
+    nonces = set()
+    for _ in range(3):
+        state, nonce, resp = lti.login()
+        assert re.fullmatch(r"[0-9a-f]{64}", nonce), nonce
+        nonces.add(nonce)
+        cookies = resp.headers.getlist("Set-Cookie")
+        assert any(c.startswith(f"lti1p3-{state}=") for c in cookies), cookies
+        assert not any(c.startswith("session=") for c in cookies), cookies
+    # A uuid1 ends in the host's node id, the same in every nonce; random bits differ.
+    assert len({n[-12:] for n in nonces}) == 3
+    custom = _with_activity(app, examples)
+    page = lti.full_launch(**custom)
+    assert page.status_code == 200 and not any(c.startswith("session=") for c in page.headers.getlist("Set-Cookie"))
+    with app.test_request_context():
+        assert session.get("anything") is None and not session
+        with pytest.raises(RuntimeError):  # a NullSession: nothing may rely on a Flask session
+            session["x"] = 1
