@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .accommodations import learner_columns
 from .lti.adapter import LaunchResult
+from .prepared import Prepared
 from .store import ResourceLink
 
 LAUNCH_TTL = 8 * 3600
@@ -137,8 +138,10 @@ _links = ResourceLink.__table__
 # Built once: building the statement costs more than running it. The launching user's stored
 # state and accommodation come in the same SELECT (NULL when they have none), for the learner
 # page the launch answers with: one round trip where there were two.
-_LINK_OF = select(*(_links.c[name] for name in _LINK_COLUMNS), *learner_columns(_links.c.id, bindparam("sub"))).where(
-    _links.c.registration_id == bindparam("reg"), _links.c.resource_link_id == bindparam("link")
+_LINK_OF = Prepared(
+    select(*(_links.c[name] for name in _LINK_COLUMNS), *learner_columns(_links.c.id, bindparam("sub"))).where(
+        _links.c.registration_id == bindparam("reg"), _links.c.resource_link_id == bindparam("link")
+    )
 )
 
 
@@ -159,9 +162,9 @@ def resolve_resource_link(engine: Engine, sessions: sessionmaker, lc: LaunchCont
     launch says, costs one Core SELECT and no write; otherwise the ORM upsert below runs.
     """
     with engine.connect() as c:
-        found = c.execute(_LINK_OF, {"reg": lc.registration_id, "link": lc.resource_link_id, "sub": lc.sub}).first()
+        found = _LINK_OF.first(c, {"reg": lc.registration_id, "link": lc.resource_link_id, "sub": lc.sub})
     if found is not None:
-        current = found._mapping
+        current = found._asdict()
         unchanged = all(current[k] == v for k, v in _wanted(current, lc).items())
         if unchanged and _same(current, lc):
             learner = (current["learner_state"], current["extra_attempts"], current["extra_minutes"])

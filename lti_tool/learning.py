@@ -28,6 +28,7 @@ from ce_xblock.core.locale import translator
 
 from . import accommodations
 from .launches import LaunchContext
+from .prepared import Prepared
 from .store import (
     SHARED_LIBRARY,
     IssuedCertificate,
@@ -140,26 +141,29 @@ def certificate_pdf(tool: Any, signed: Any) -> bytes:
 
 _learners = LearnerRecord.__table__
 # One statement: the learner's stored state and the accommodation granted (lti_tool.accommodations).
-_STATE_OF = select(*accommodations.learner_columns(bindparam("pk"), bindparam("sub")))
+_STATE_OF = Prepared(select(*accommodations.learner_columns(bindparam("pk"), bindparam("sub"))))
 
 
 # The action path in Core statements built once (an ORM session, its unit of work and its
 # statement building cost more than the database work of a submit).
-_ROW_OF = select(
-    _learners.c.id,
-    _learners.c.state,
-    _learners.c.revision,
-    _learners.c.name,
-    _learners.c.email,
-    *accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
-).where(_learners.c.resource_link_pk == bindparam("pk"), _learners.c.user_sub == bindparam("sub"))
-_SAVE = (
+# They run on the DBAPI cursor (lti_tool.prepared), which saves ~45 µs of SQLAlchemy per statement.
+_ROW_OF = Prepared(
+    select(
+        _learners.c.id,
+        _learners.c.state,
+        _learners.c.revision,
+        _learners.c.name,
+        _learners.c.email,
+        *accommodations.granted_columns(bindparam("pk"), bindparam("sub")),
+    ).where(_learners.c.resource_link_pk == bindparam("pk"), _learners.c.user_sub == bindparam("sub"))
+)
+_SAVE = Prepared(
     update(_learners)
     .where(_learners.c.id == bindparam("row_id"), _learners.c.revision == bindparam("old_revision"))
     .values(state=bindparam("new_state"), revision=bindparam("new_revision"), updated_at=bindparam("now"))
 )
 _outbox = OutboxScore.__table__
-_SUPERSEDE = (
+_SUPERSEDE = Prepared(
     update(_outbox)
     .where(
         _outbox.c.resource_link_pk == bindparam("pk"),
@@ -175,8 +179,8 @@ _QUEUE = insert(_outbox)
 def _save_and_queue() -> Any:
     """WITH saved AS (UPDATE learner ... RETURNING id), superseded AS (UPDATE outbox ... WHERE a
     row was saved), queued AS (INSERT INTO outbox SELECT ... FROM saved) SELECT count(*) FROM saved."""
-    saved = _SAVE.returning(_learners.c.id).cte("saved")
-    superseded = _SUPERSEDE.where(select(saved.c.id).exists()).cte("superseded")
+    saved = _SAVE.statement.returning(_learners.c.id).cte("saved")
+    superseded = _SUPERSEDE.statement.where(select(saved.c.id).exists()).cte("superseded")
     values = {
         # Named q_*: a parameter named like a column would also be SET by the CTEs' UPDATEs.
         name: bindparam(f"q_{name}", type_=_outbox.c[name].type)
@@ -205,7 +209,7 @@ def _save_and_queue() -> Any:
     return select(func.count()).select_from(saved).add_cte(superseded, queued)
 
 
-_SAVE_AND_QUEUE = _save_and_queue()
+_SAVE_AND_QUEUE = Prepared(_save_and_queue())
 
 
 class ParsedStates:
@@ -254,7 +258,7 @@ def _learner_row(tool: Any, lc: LaunchContext) -> Any:
     at the learner's first action; a changed name or email from the platform is kept."""
     params = {"pk": lc.resource_link_pk, "sub": lc.sub}
     with tool.reader.connect() as c:
-        row = c.execute(_ROW_OF, params).first()
+        row = _ROW_OF.first(c, params)
     if row is None:
         try:
             with tool.engine.begin() as c:
@@ -272,7 +276,7 @@ def _learner_row(tool: Any, lc: LaunchContext) -> Any:
         except IntegrityError:
             pass  # another worker created it first
         with tool.reader.connect() as c:
-            return c.execute(_ROW_OF, params).one()
+            return _ROW_OF.one(c, params)
     if (lc.name and row.name != lc.name) or (lc.email and row.email != lc.email):
         with tool.engine.begin() as c:
             c.execute(
@@ -299,7 +303,7 @@ def current_view(
     if stored is None:
         # Core on a pooled connection, not an ORM session: this runs on every launch.
         with tool.reader.connect() as c:
-            stored = tuple(c.execute(_STATE_OF, {"pk": lc.resource_link_pk, "sub": lc.sub}).one())
+            stored = tuple(_STATE_OF.one(c, {"pk": lc.resource_link_pk, "sub": lc.sub}))
     state_json, extra_attempts, extra_minutes = stored
     state = accommodations.overlay(parsed_states(tool).parse(lc, state_json), extra_attempts, extra_minutes)
     if flow.close_expired(state, now) is not state:
@@ -320,7 +324,7 @@ def store_expired(tool: Any, lc: LaunchContext, activity: Activity, now: datetim
             return before
         new_state = after.to_dict()
         with tool.engine.begin() as c:
-            saved = c.execute(_SAVE, _save_params(row, new_state, now)).rowcount == 1
+            saved = _SAVE.rowcount(c, _save_params(row, new_state, now)) == 1
             if saved and _grade_changed(activity, before, after):
                 enqueue_score(c, lc, activity, after, now)
         if saved:
@@ -409,7 +413,7 @@ def _save_in_a_transaction(
     now_: datetime,
 ) -> bool:
     with tool.engine.begin() as c:
-        saved = c.execute(_SAVE, save).rowcount == 1
+        saved = _SAVE.rowcount(c, save) == 1
         if saved and _grade_changed(activity, before, after):
             enqueue_score(c, lc, activity, after, now_)
         if saved and issuer.issued is not None:
@@ -425,9 +429,9 @@ def _save_in_one_statement(tool: Any, lc: LaunchContext, save: dict[str, Any], q
     where the transaction takes five. The score is queued only if the state was saved."""
     with tool.reader.connect() as c:
         if queued is None:
-            return c.execute(_SAVE, save).rowcount == 1
+            return _SAVE.rowcount(c, save) == 1
         params = {**save, **{f"q_{k}": v for k, v in queued.items()}, "pk": lc.resource_link_pk, "sub": lc.sub}
-        return c.execute(_SAVE_AND_QUEUE, params).scalar_one() == 1
+        return _SAVE_AND_QUEUE.one(c, params)[0] == 1
 
 
 def _grade_changed(activity: Activity, before: flow.LearnerState, after: flow.LearnerState) -> bool:
@@ -456,7 +460,7 @@ def enqueue_score(session: Any, lc: LaunchContext, activity: Activity, state: fl
     values = score_values(lc, activity, state, now)
     if values is None:
         return
-    session.execute(_SUPERSEDE, {"pk": lc.resource_link_pk, "sub": lc.sub})
+    _SUPERSEDE.rowcount(session, {"pk": lc.resource_link_pk, "sub": lc.sub})
     session.execute(_QUEUE, values)
 
 

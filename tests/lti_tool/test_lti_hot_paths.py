@@ -208,7 +208,7 @@ def test_superseding_a_learners_unsent_scores_uses_the_learner_index(tmp_path):
     url = f"sqlite:///{tmp_path / 'plan.db'}"
     upgrade(url)
     engine = create_engine(url)
-    sql = str(_SUPERSEDE.compile(dialect=engine.dialect))
+    sql = str(_SUPERSEDE.statement.compile(dialect=engine.dialect))
     with engine.connect() as c:
         plan = " ".join(
             str(row[-1])
