@@ -150,11 +150,7 @@ def _signed_or_404(launch_id: str) -> Any:
 def script_json(value: object) -> str:
     """JSON safe inside a <script> element: <, > and & are escaped, so author or platform text
     containing "</script>" or "<!--" cannot end the element."""
-    return _script_safe(json.dumps(value))
-
-
-def _script_safe(text: str) -> str:
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 # A view's "info" (the activity's description, objectives, instructors, disclosures...) is the
@@ -185,5 +181,5 @@ def _api_dumps(value: Any) -> str:
 
 
 def view_script_json(view: Any) -> str:
-    """script_json(view), with the info serialised once per activity (view_json)."""
-    return _script_safe(view_json(view))
+    """script_json(view), with the info serialised and escaped once per activity (view_json)."""
+    return view_json(view, script_json)
