@@ -455,13 +455,14 @@ def score_comment(activity: Activity, state: flow.LearnerState) -> str:
     return f"{head}; certificate {cid}" if cid else head
 
 
-def enqueue_score(session: Any, lc: LaunchContext, activity: Activity, state: flow.LearnerState, now: datetime) -> None:
-    """Queue this learner's current grade for the platform. Older unsent scores are superseded."""
+def enqueue_score(conn: Any, lc: LaunchContext, activity: Activity, state: flow.LearnerState, now: datetime) -> None:
+    """Queue this learner's current grade for the platform, in `conn`'s transaction (a Core
+    Connection). Older unsent scores are superseded."""
     values = score_values(lc, activity, state, now)
     if values is None:
         return
-    _SUPERSEDE.rowcount(session, {"pk": lc.resource_link_pk, "sub": lc.sub})
-    session.execute(_QUEUE, values)
+    _SUPERSEDE.rowcount(conn, {"pk": lc.resource_link_pk, "sub": lc.sub})
+    conn.execute(_QUEUE, values)
 
 
 def score_values(

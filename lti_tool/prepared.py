@@ -9,10 +9,11 @@ whatever transaction `conn` is in, with the column types' bind and result proces
 becomes SQLite's text and back, a JSON column is dumped and loaded) as `Connection.execute` would.
 
 Driver errors come out as SQLAlchemy's (IntegrityError, OperationalError...), and a connection
-the server dropped is invalidated, as with `Connection.execute`. What it gives up: the engine's `echo` logging of these statements. `before_cursor_execute` and
-`after_cursor_execute` listeners still run (tests count statements with them; tracing tools use
-them), without a context and without `retval=True` rewrites. Only plain statements: no
-"expanding" IN parameters and no executemany.
+the server dropped is invalidated, as with `Connection.execute`. What it gives up: the engine's
+`echo` logging of these statements. `before_cursor_execute` and `after_cursor_execute` listeners
+still run (tests count statements with them; tracing tools use them), without a context and
+without `retval=True` rewrites. Only plain statements: no "expanding" IN parameters and no
+executemany. Pass a Core `Connection`, not an ORM `Session`.
 """
 
 from __future__ import annotations
