@@ -63,6 +63,7 @@ setup(
             "redis>=5",
             "psycopg[binary]>=3.1",
             "requests>=2.31",
+            "orjson>=3.10",  # the learner API's, the state column's and the cache's JSON (lti_tool/jsonio.py)
             # the demo LMS behind `ce-credit demo` (lti_tool/demo_lms); the README's first command needs it
             "lti1p3platform>=0.1.8",
         ],

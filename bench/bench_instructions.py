@@ -128,6 +128,7 @@ def _child(n: int) -> None:
             api_env(launch_id, {"action": "submit", "payload": {"attempt": form["attempt"], "responses": responses}})
         )
     check(counted(app.wsgi_app, submits), "200")
+    bl.remove_memory_cache(env["CE_CREDIT_INSTANCE"])
     shutil.rmtree(tmp, ignore_errors=True)
 
 

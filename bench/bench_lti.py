@@ -653,6 +653,16 @@ def report(name: str, r: dict, hello: dict, args) -> None:
         print(f"  outbox drain (1 worker): {r['drain']:6.0f} scores/s  ({r['drain4']:.0f}/s with --concurrency 4)")
 
 
+def remove_memory_cache(instance: str) -> None:
+    """The file cache's folder in /dev/shm of a bench instance (lti_tool.cache.file_cache_dir),
+    which the instance's temporary folder does not hold."""
+    from lti_tool.cache import file_cache_dir
+
+    folder = file_cache_dir(instance)
+    if not folder.startswith(instance + os.sep):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -697,7 +707,10 @@ def main() -> None:
             "CE_CREDIT_SECURE_COOKIES": "0",
         }
         if not args.no_sqlite:
-            results["SQLite (file cache)"] = bench_tool("sqlite", sqlite_env, platform, args, tmp)
+            try:
+                results["SQLite (file cache)"] = bench_tool("sqlite", sqlite_env, platform, args, tmp)
+            finally:
+                remove_memory_cache(sqlite_env["CE_CREDIT_INSTANCE"])
             report("SQLite (file cache)", results["SQLite (file cache)"], hello, args)
         if not args.no_postgres:
             try:

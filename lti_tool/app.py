@@ -17,7 +17,8 @@ from ce_xblock.core.locale import N_
 
 from . import config as config_mod
 from . import registry
-from .cache import Cache, DatabaseCache, FileCache, RedisCache
+from .cache import Cache, DatabaseCache, FileCache, RedisCache, file_cache_dir
+from .jsonio import JSONProvider
 from .keys import KeyRing
 from .lti.adapter import LtiAdapter, PlatformConfig
 from .store import Registration, make_engine, make_sessionmaker
@@ -112,13 +113,14 @@ class Tool:
 
 
 def make_cache(cfg: dict[str, Any], sessions: Any) -> Cache:
-    """Redis when REDIS_URL is set; files in the instance folder on the embedded SQLite default
-    (one host); the database otherwise (PostgreSQL without Redis: several hosts share it)."""
+    """Redis when REDIS_URL is set; files on the embedded SQLite default (one host: in memory or
+    the instance folder, see cache.file_cache_dir); the database otherwise (PostgreSQL without
+    Redis: several hosts share it)."""
     if cfg["REDIS_URL"]:
         return RedisCache(cfg["REDIS_URL"], cfg["REDIS_PREFIX"])
     backend = cfg.get("CACHE") or ("files" if cfg["DATABASE_URL"].startswith("sqlite") else "database")
     if backend == "files":
-        return FileCache(os.path.join(cfg["INSTANCE_PATH"], "cache"))
+        return FileCache(file_cache_dir(cfg["INSTANCE_PATH"], cfg.get("CACHE_DIR", "")))
     return DatabaseCache(sessions)
 
 
@@ -137,7 +139,9 @@ def platform_config(reg: Registration) -> PlatformConfig:
 class ToolFlask(Flask):
     """Flask with `ensure_sync` remembered per function: Flask asks it for every view, before- and
     after-request function and teardown of every request (an `inspect` call each time), and the
-    tool's functions are all plain `def`s that never change."""
+    tool's functions are all plain `def`s that never change. Its JSON is orjson's (jsonio)."""
+
+    json_provider_class = JSONProvider
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -21,6 +21,7 @@ ENV_VARS = {
     "CE_CREDIT_TOOL_TITLE": "TOOL_TITLE",
     "CE_CREDIT_PUBLIC_URL": "PUBLIC_URL",
     "CE_CREDIT_CACHE": "CACHE",
+    "CE_CREDIT_CACHE_DIR": "CACHE_DIR",
     "CE_CREDIT_CERTIFICATE_PAGE_SIZE": "CERTIFICATE_PAGE_SIZE",
     "CE_CREDIT_CERTIFICATE_LOGO": "CERTIFICATE_LOGO",
     "CE_CREDIT_CERTIFICATE_SIGNATURE": "CERTIFICATE_SIGNATURE",
@@ -44,6 +45,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REDIS_PREFIX": "ce-credit:",
         # Without Redis: "files" (the instance folder; SQLite default) or "database". Empty: choose.
         "CACHE": "",
+        # The "files" cache's folder; empty: /dev/shm when it is large enough, else <instance>/cache.
+        "CACHE_DIR": "",
         "SECRET_KEY": "",
         "LTI_CLOCK_SKEW": 60.0,
         # The embedded default sends grades from a thread in the web process; deployments with

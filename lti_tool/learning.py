@@ -173,7 +173,20 @@ _SUPERSEDE = Prepared(
     )
     .values(status="superseded")
 )
-_QUEUE = insert(_outbox)
+
+
+def _queue() -> tuple[Prepared, dict[str, Any]]:
+    """The outbox INSERT with every column a parameter, and the columns' scalar defaults: a
+    `Prepared` statement applies no Python-side defaults (created_at is the action's time)."""
+    names = [c.name for c in _outbox.c if not c.primary_key]
+    defaults = {
+        c.name: c.default.arg for c in _outbox.c if c.default is not None and c.default.is_scalar and not c.primary_key
+    }
+    defaults["sent_at"] = None
+    return Prepared(insert(_outbox).values({n: bindparam(n, type_=_outbox.c[n].type) for n in names})), defaults
+
+
+_QUEUE, _QUEUE_DEFAULTS = _queue()
 
 
 def _save_and_queue() -> Any:
@@ -462,7 +475,7 @@ def enqueue_score(conn: Any, lc: LaunchContext, activity: Activity, state: flow.
     if values is None:
         return
     _SUPERSEDE.rowcount(conn, {"pk": lc.resource_link_pk, "sub": lc.sub})
-    conn.execute(_QUEUE, values)
+    _QUEUE.rowcount(conn, {**_QUEUE_DEFAULTS, "created_at": now, **values})
 
 
 def score_values(

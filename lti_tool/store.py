@@ -29,6 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 from sqlalchemy.sql import Select
 
+from . import jsonio
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -263,7 +265,7 @@ def make_engine(url: str) -> Engine:
         on_disk = bool(path) and path != ":memory:"
         if on_disk:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **_JSON_COLUMNS)
         if on_disk:
             WriterQueue(os.path.abspath(path) + ".writers").attach(engine)
 
@@ -282,7 +284,11 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     # No pre-ping: it costs a round trip per request. Connections are recycled instead, and a
     # dropped one fails a single request rather than every request after it.
-    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=300)
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=300, **_JSON_COLUMNS)
+
+
+# JSON columns (the learner state, written on every submit) through orjson (lti_tool.jsonio).
+_JSON_COLUMNS = {"json_serializer": jsonio.dumps, "json_deserializer": jsonio.loads}
 
 
 class WriterQueue:
