@@ -28,6 +28,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select, update
 
+from ce_xblock.core.locale import N_
+
 from .lti.adapter import SCOPE_LINEITEM, SCOPE_RESULT, SCOPE_SCORE, ServiceError
 from .store import OutboxScore, ResourceLink, activity_row
 
@@ -139,6 +141,7 @@ def resolve_lineitem(tool: Any, platform: Any, rl: ResourceLink, score_maximum: 
             "The platform gave no line item and no line items URL for this link, so there is nowhere to "
             "send the grade. Enable Assignment and Grade Services for the tool in the platform.",
             status=400,
+            problem="no-gradebook",
         )
     # Only one worker may look for and create the line item: two that both found none would both
     # POST, and the platform would get two gradebook columns. The loser retries later and then
@@ -305,6 +308,46 @@ def send(tool: Any, row: OutboxScore, memo: dict[Any, Any] | None = None) -> str
     return "sent"
 
 
+# The kinds of failure a send can meet, as the instructor report explains them: what happened and
+# what to do. The platform's own words (last_error) follow as the technical detail.
+PROBLEMS = {
+    "unreachable": N_("The platform could not be reached. The tool keeps trying by itself."),
+    "access": N_(
+        "The platform refused the tool access to its gradebook. An LMS administrator should check that "
+        "the tool's registration allows Assignment and Grade Services (scores and line items)."
+    ),
+    "gone": N_(
+        "The platform no longer knows this grade column, course or registration. Check the assignment "
+        "in the platform, then resend the grade."
+    ),
+    "busy": N_("The platform was busy or failing. The tool keeps trying by itself."),
+    "no-gradebook": N_(
+        "The platform offered no gradebook for this link. An LMS administrator should enable Assignment "
+        "and Grade Services for the tool; after the next launch, resend the grade."
+    ),
+    "rejected": N_("The platform rejected the grade. The details below say why; after fixing that, resend it."),
+    "unexpected": N_("The grade could not be sent because of an unexpected error. The tool keeps trying by itself."),
+}
+
+
+def problem_of(err: BaseException) -> str:
+    """The PROBLEMS key for a failed send."""
+    if not isinstance(err, ServiceError):
+        return "unexpected"
+    if err.problem:
+        return err.problem
+    status = err.status
+    if status is None:
+        return "unreachable"
+    if status in (401, 403):
+        return "access"
+    if status in (404, 410):
+        return "gone"
+    if err.retryable:  # 408, 409, 425, 429, 5xx
+        return "busy"
+    return "rejected"
+
+
 def _outcome(tool: Any, row: OutboxScore, memo: dict[Any, Any]) -> tuple[str, dict[str, Any]]:
     """Send one row; return its counter name and the column values to record."""
     try:
@@ -312,22 +355,20 @@ def _outcome(tool: Any, row: OutboxScore, memo: dict[Any, Any]) -> tuple[str, di
     except ServiceError as err:
         tries = row.tries + 1
         log.warning("score %s for %s: %s", row.id, row.user_sub, err)
+        failure = {"tries": tries, "last_error": str(err)[:2000], "last_problem": problem_of(err)}
         if err.retryable:
-            return "retry", {
-                "tries": tries,
-                "last_error": str(err)[:2000],
-                "next_attempt_at": time.time() + backoff(tries, err.retry_after),
-            }
-        return "failed", {"tries": tries, "last_error": str(err)[:2000], "status": "failed"}
+            return "retry", {**failure, "next_attempt_at": time.time() + backoff(tries, err.retry_after)}
+        return "failed", {**failure, "status": "failed"}
     except Exception as err:  # a bug or an unexpected answer: keep the row, retry later
         log.exception("score %s", row.id)
         tries = row.tries + 1
         return "retry", {
             "tries": tries,
             "last_error": f"{type(err).__name__}: {err}"[:2000],
+            "last_problem": problem_of(err),
             "next_attempt_at": time.time() + backoff(tries),
         }
-    return how, {"status": "sent", "sent_at": datetime.now(UTC), "last_error": ""}
+    return how, {"status": "sent", "sent_at": datetime.now(UTC), "last_error": "", "last_problem": ""}
 
 
 def drain(

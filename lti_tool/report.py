@@ -33,6 +33,7 @@ class ReportRow:
     passback: str  # "" | "pending" | "sent" | "failed"
     passback_error: str
     in_roster: bool
+    passback_problem: str = ""  # outbox.PROBLEMS key of the last failed send
 
 
 def roster(tool: Any, lc: LaunchContext) -> tuple[list[dict[str, Any]], str]:
@@ -106,6 +107,7 @@ def build(tool: Any, lc: LaunchContext) -> dict[str, Any]:
     for sub, o in last_send.items():
         if sub in rows:
             rows[sub].passback, rows[sub].passback_error = o.status, o.last_error
+            rows[sub].passback_problem = o.last_problem
     order = {"certificate": 0, "passed": 1, "in progress": 2, "not started": 3}
     ordered = sorted(rows.values(), key=lambda r: (order[r.status], r.name.lower()))
     counts = {k: sum(1 for r in ordered if r.status == k) for k in order}

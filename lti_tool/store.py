@@ -254,6 +254,9 @@ class OutboxScore(Base):
     # earlier send's outcome is unknown: the platform may hold the score already (lti_tool.outbox).
     send_started_at: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The kind of the last failure (lti_tool.outbox.PROBLEMS; "" after a success): the report
+    # explains it in the instructor's language, and shows last_error as the technical detail.
+    last_problem: Mapped[str] = mapped_column(String(20), default="", server_default="")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -1,5 +1,5 @@
-"""Suite-wide rules: under CI (CI=true) a skipped test is a failure; the file caches the tests'
-tools made in the memory filesystem are removed at the end.
+"""Suite-wide rules: under CI (CI=true) a skipped test is a failure; the tools the tests make
+keep their memory file caches in a folder of the run's own.
 
 Locally a test may skip when a server or a Debian package is missing. CI must run everything,
 so there a skip means a missing install step or a server that did not answer, and it fails the
@@ -8,9 +8,10 @@ run with the skip's reason instead of hiding it.
 
 from __future__ import annotations
 
-import glob
+import atexit
 import os
 import shutil
+import tempfile
 
 import pytest
 
@@ -34,16 +35,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.longrepr = f"Skipped under CI, where every test must run: {reason}"
 
 
-def _memory_caches() -> set[str]:
-    """The LTI tool's file-cache folders of this user in /dev/shm (lti_tool.cache.file_cache_dir)."""
-    return set(glob.glob(f"/dev/shm/ce-credit-{os.geteuid()}-*"))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_memory_caches():
-    """Every test tool has an instance folder of its own, so a cache folder of its own in memory:
-    those made during the run (in this process or in the servers it starts) go when it ends."""
-    before = _memory_caches()
-    yield
-    for path in _memory_caches() - before:
-        shutil.rmtree(path, ignore_errors=True)
+# The LTI tools the tests make keep their file caches in memory (lti_tool.cache.file_cache_dir),
+# one folder per instance. They go in a folder of this run's own, which the servers the tests
+# start inherit through the environment and which goes when the run ends: two runs on one
+# machine (a local run beside CI's) never remove each other's.
+if os.path.isdir("/dev/shm") and not os.environ.get("CE_CREDIT_MEMORY_FS"):
+    os.environ["CE_CREDIT_MEMORY_FS"] = tempfile.mkdtemp(prefix="ce-credit-tests-", dir="/dev/shm")
+    atexit.register(shutil.rmtree, os.environ["CE_CREDIT_MEMORY_FS"], ignore_errors=True)

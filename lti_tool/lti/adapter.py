@@ -614,10 +614,13 @@ class ServiceResponse:
 class ServiceError(Exception):
     """A platform service call that failed; `retryable` says whether trying later may help."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None, problem: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.problem = problem  # a kind of failure the outbox names itself (outbox.PROBLEMS); "" to infer
 
     @property
     def retryable(self) -> bool:

@@ -37,6 +37,7 @@ def status(launch_id: str) -> Any:
                     "status": r.status,
                     "tries": r.tries,
                     "last_error": r.last_error,
+                    "last_problem": r.last_problem,
                     "timestamp": r.timestamp,
                     "comment": r.comment,
                 }

@@ -11,7 +11,7 @@ from ce_xblock.core import olx
 from ce_xblock.core.activity import validate
 from ce_xblock.core.locale import N_, Phrase, localize, sentences
 
-from .. import launches, report
+from .. import launches, outbox, report
 from ..app import tool_of
 from ..launches import ACTIVITY_PARAM, LaunchContext
 from ..store import SHARED_LIBRARY, ResourceLink, StoredActivity, activity_row, utcnow, visible_to
@@ -95,7 +95,13 @@ def instructor_home(lc: LaunchContext, **extra: Any) -> Any:
     rows = report.build(tool, lc) if chosen else None
     extra = {**_accommodation_context(tool, lc, rows if chosen else None), **extra}
     return render_template(
-        "instructor.html", lc=lc, activity=chosen, library=library(lc.registration_id), report=rows, **extra
+        "instructor.html",
+        lc=lc,
+        activity=chosen,
+        library=library(lc.registration_id),
+        report=rows,
+        passback_problems=outbox.PROBLEMS,
+        **extra,
     )
 
 

@@ -73,11 +73,9 @@ def test_values_json_refuses_are_kept_too(cache):
 @pytest.fixture
 def memory_fs(tmp_path, monkeypatch):
     """A stand-in for /dev/shm: a folder of the test's own (its filesystem is well over 1 GiB)."""
-    from lti_tool import cache as cache_mod
-
     fs = tmp_path / "shm"
     fs.mkdir()
-    monkeypatch.setattr(cache_mod, "MEMORY_FS", str(fs))
+    monkeypatch.setenv("CE_CREDIT_MEMORY_FS", str(fs))
     return fs
 
 
@@ -123,9 +121,9 @@ def test_the_file_cache_stays_on_disk_when_memory_is_small_or_not_private(tmp_pa
     os.unlink(mine)
     assert file_cache_dir(inst) == mine
     # No memory filesystem, or a small one (Docker's 64 MB /dev/shm): the instance folder.
-    monkeypatch.setattr(cache_mod, "MEMORY_FS", str(tmp_path / "missing"))
+    monkeypatch.setenv("CE_CREDIT_MEMORY_FS", str(tmp_path / "missing"))
     assert file_cache_dir(inst) == on_disk
-    monkeypatch.setattr(cache_mod, "MEMORY_FS", str(memory_fs))
+    monkeypatch.setenv("CE_CREDIT_MEMORY_FS", str(memory_fs))
     monkeypatch.setattr(cache_mod, "MEMORY_FS_MIN_BYTES", 1 << 62)
     assert file_cache_dir(inst) == on_disk
 
@@ -137,3 +135,19 @@ def test_the_app_puts_its_file_cache_where_configured(tmp_path, memory_fs):
     cfg = {"REDIS_URL": "", "CACHE": "", "DATABASE_URL": "sqlite:///x.db", "INSTANCE_PATH": inst}
     assert make_cache({**cfg, "CACHE_DIR": ""}, None).root.startswith(str(memory_fs) + "/")
     assert make_cache({**cfg, "CACHE_DIR": "cache"}, None).root == inst + "/cache"
+
+
+def test_without_a_memory_fs_named_it_is_dev_shm(tmp_path, monkeypatch):
+    """The default, where the suite itself names its own folder (tests/conftest.py)."""
+    import os
+
+    from lti_tool.cache import file_cache_dir
+
+    monkeypatch.delenv("CE_CREDIT_MEMORY_FS", raising=False)
+    if os.statvfs("/dev/shm").f_blocks * os.statvfs("/dev/shm").f_frsize < (1 << 30):
+        pytest.skip("this machine's /dev/shm is under 1 GiB: the instance folder is the default")
+    here = file_cache_dir(str(tmp_path / "inst"))
+    try:
+        assert os.path.dirname(here) == "/dev/shm"
+    finally:
+        os.rmdir(here)

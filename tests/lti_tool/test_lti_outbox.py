@@ -2,10 +2,12 @@
 
 import time
 
+import pytest
 from sqlalchemy import select, update
 
 from lti_tool import launches, learning, outbox
 from lti_tool.app import tool_of
+from lti_tool.lti.adapter import ServiceError
 from lti_tool.store import OutboxScore, ResourceLink
 
 INSTRUCTOR = {
@@ -110,12 +112,55 @@ def test_client_error_marks_failed_and_instructor_can_resend(lti, client, app, p
     assert outbox.drain(tool)["failed"] == 1
     page = client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True)
     assert 'data-passback="failed"' in page and "answered 400" in page
+    # What happened and what to do, in words; the platform's own answer as the detail.
+    assert "The platform rejected the grade." in page and "<summary>Details</summary>" in page
     resp = client.post(f"/lti/instructor/{lid}/resend", data={"user": "u1"}, base_url="https://tool.test")
     assert resp.status_code == 200
     assert outbox.drain(tool)["sent"] == 1
     assert [s["userId"] for s in platform.scores] == ["u1"]
     status = client.get(f"/lti/ags/{lid}/status", base_url="https://tool.test").get_json()
-    assert [r["status"] for r in status] == ["failed", "sent"]
+    assert [(r["status"], r["last_problem"]) for r in status] == [("failed", "rejected"), ("sent", "")]
+    page = client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True)
+    assert 'data-passback="sent"' in page and "The platform rejected the grade." not in page
+
+
+def test_passback_problems_are_explained_in_the_instructors_language(
+    lti, client, app, platform, examples, launch_id_from
+):
+    """A platform that refuses the tool's scores (403): the French instructor reads, in French,
+    that an LMS administrator should check the registration, and can resend afterwards."""
+    french = {"https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {"locale": "fr"}}
+    lid, activity = setup_activity(lti, client, examples, launch_id_from, **french)
+    learner_scores(lti, app, activity, "u1", launch_id_from)
+    platform.fail_plan = [403]
+    counts = outbox.drain(tool_of(app))
+    assert counts["failed"] == 1, counts
+    page = client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True)
+    assert 'data-passback="failed"' in page
+    assert "administrateur" in page and "Assignment and Grade Services" in page
+    assert "refused the tool access" not in page  # the explanation is translated
+    assert "<summary>Détails</summary>" in page and "403" in page
+
+
+@pytest.mark.parametrize(
+    ("err", "problem"),
+    [
+        (ServiceError("down"), "unreachable"),
+        (ServiceError("no", 401), "access"),
+        (ServiceError("no", 403), "access"),
+        (ServiceError("gone", 404), "gone"),
+        (ServiceError("gone", 410), "gone"),
+        (ServiceError("slow", 429, 3.0), "busy"),
+        (ServiceError("broken", 503), "busy"),
+        (ServiceError("later", 409), "busy"),
+        (ServiceError("bad", 400), "rejected"),
+        (ServiceError("bad", 422), "rejected"),
+        (ServiceError("none", 400, problem="no-gradebook"), "no-gradebook"),
+        (KeyError("bug"), "unexpected"),
+    ],
+)
+def test_each_failure_has_an_explained_kind(err, problem):
+    assert outbox.problem_of(err) == problem and problem in outbox.PROBLEMS
 
 
 def test_backoff_grows_and_honours_retry_after():
