@@ -31,6 +31,13 @@ What each line measures (all against the same server, the same way):
   twice. This is the "submissions per second" of issue #4.
 - outbox drain: queued scores sent by one in-process worker to the local platform's score endpoint.
 
+Below each figure, where its CPU went, per unit of work (a launch is a login+launch pair, a submit
+in start+submit is its start and its submit): the tool's gunicorn processes, the PostgreSQL
+server's processes, redis-server, and wrk, from /proc (user + system time over the run), and
+how busy the whole box was, including the time the hypervisor gave to other machines (steal).
+The database and Redis servers share the box's cores with the tool, so on PostgreSQL+Redis the
+tool's own share is what remains after theirs.
+
 PostgreSQL runs use a database created for the run and a Redis key prefix of their own, both
 removed afterwards. Only processes this script starts are stopped.
 """
@@ -43,6 +50,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -55,6 +63,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,6 +208,77 @@ function response(status, headers, body)
   if status == 200 then submits = submits + 1 end
 end
 """
+
+
+# --- where the CPU goes ----------------------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CPU_GROUPS = ("tool", "postgres", "redis", "wrk")
+
+
+def _proc_stat(pid: str) -> tuple[str, int, float] | None:
+    """(command name, parent pid, user+system CPU seconds) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    # The name is in parentheses and may itself hold spaces or parentheses: split at the last ")".
+    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+    rest = raw[raw.rindex(")") + 2 :].split()
+    return comm, int(rest[1]), (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the tool's server (the gunicorn master and its workers), the
+    PostgreSQL and Redis servers, this script's finished children (wrk), and the whole box."""
+    out = dict.fromkeys(CPU_GROUPS, 0.0)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        st = _proc_stat(pid)
+        if st is None:
+            continue
+        comm, ppid, secs = st
+        if int(pid) == server_pid or ppid == server_pid:
+            out["tool"] += secs
+        elif comm == "postgres" or comm.startswith("postgres:"):
+            out["postgres"] += secs
+        elif comm.startswith("redis-server"):
+            out["redis"] += secs
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["wrk"] = children.ru_utime + children.ru_stime  # wrk has exited and been reaped by then
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    out["busy"] = (sum(fields[:3]) + fields[5] + fields[6]) / CLK_TCK
+    out["steal"] = fields[7] / CLK_TCK if len(fields) > 7 else 0.0
+    out["wall"] = time.monotonic()
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before[k] for k in before}
+
+
+def measured(server_pid: int, *args: Any, **kwargs: Any) -> dict:
+    """`wrk(*args, **kwargs)` with the CPU each group used during the run, in its summary's "cpu"."""
+    before = cpu_snapshot(server_pid)
+    r = wrk(*args, **kwargs)
+    r["cpu"] = cpu_used(before, cpu_snapshot(server_pid))
+    return r
+
+
+def cpu_per_unit(runs: list[dict], per_request: float) -> dict[str, float]:
+    """Median milliseconds of CPU per unit of work (`per_request` wrk requests make one unit) for
+    each group, and the box's busy and steal shares of its cores."""
+    out: dict[str, float] = {}
+    for k in (*CPU_GROUPS, "busy", "steal"):
+        out[k] = statistics.median(r["cpu"][k] * 1000 / (r["requests"] / per_request) for r in runs)
+    cores = os.cpu_count() or 1
+    out["busy_share"] = statistics.median(r["cpu"]["busy"] / (r["cpu"]["wall"] * cores) for r in runs)
+    out["steal_share"] = statistics.median(r["cpu"]["steal"] / (r["cpu"]["wall"] * cores) for r in runs)
+    return out
 
 
 def wrk(port: int, path: str, seconds: float, script: str, args: list[str], threads: int = 2) -> dict:
@@ -522,13 +602,17 @@ def bench_tool(name, env, platform, args, tmp):
         runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
         for run in range(args.runs):
             if "login" in only:
-                runs["login"].append(wrk(port, lpath, args.seconds, WRK_LAUNCH, ["/dev/null", "2", "login", lpath]))
+                runs["login"].append(
+                    measured(proc.pid, port, lpath, args.seconds, WRK_LAUNCH, ["/dev/null", "2", "login", lpath])
+                )
             for mode in ("launch", "mixed"):
                 if mode not in only:
                     continue
                 pool = Path(tmp) / f"{name}-{mode}-{run}.txt"
                 pool.write_text("\n".join(pregenerate(cfg, pool_n, f"{mode}{run}")) + "\n")
-                runs[mode].append(wrk(port, lpath, args.seconds, WRK_LAUNCH, [str(pool), "2", mode, lpath]))
+                runs[mode].append(
+                    measured(proc.pid, port, lpath, args.seconds, WRK_LAUNCH, [str(pool), "2", mode, lpath])
+                )
                 pool.unlink()
             if "submit" in only:
                 # Fresh learners each run, so a learner's state stays a realistic size.
@@ -536,7 +620,8 @@ def bench_tool(name, env, platform, args, tmp):
                 paths = launch_learners(cfg, pregenerate(cfg, args.learners, f"s{run}"))
                 learners.write_text("\n".join(paths) + "\n")
                 runs["submit"].append(
-                    wrk(
+                    measured(
+                        proc.pid,
                         port,
                         "/",
                         args.seconds,
@@ -550,7 +635,9 @@ def bench_tool(name, env, platform, args, tmp):
                 pool = Path(tmp) / f"{name}-submits-{run}.txt"
                 paths = launch_learners(cfg, pregenerate(cfg, args.submit_pool, f"o{run}"))
                 pool.write_text("\n".join(start_learners(cfg, paths, answers)) + "\n")
-                runs["submit_only"].append(wrk(port, "/", args.seconds, WRK_SUBMIT_ONLY, [str(pool), "2"]))
+                runs["submit_only"].append(
+                    measured(proc.pid, port, "/", args.seconds, WRK_SUBMIT_ONLY, [str(pool), "2"])
+                )
                 pool.unlink()
         for mode, rs in runs.items():
             if not rs:
@@ -564,6 +651,8 @@ def bench_tool(name, env, platform, args, tmp):
                 "p50": _median(rs, "p50_ms"),
                 "errors": sum(r["errors"] + r["status_errors"] for r in rs),
                 "submits": _median(rs, "submits_ps"),
+                # A launch is a login+launch pair; a submit of start+submit comes with its start.
+                "cpu": cpu_per_unit(rs, 2 if mode in ("mixed", "submit") else 1),
             }
     finally:
         stop(proc)
@@ -591,10 +680,10 @@ def bench_hello(args):
     )
     try:
         wait_up(port, "/hello", proc)
-        runs = [wrk(port, "/hello", args.seconds, "", []) for _ in range(args.runs)]
+        runs = [measured(proc.pid, port, "/hello", args.seconds, "", []) for _ in range(args.runs)]
     finally:
         stop(proc)
-    return {"rps": _median(runs, "rps"), "p99": _median(runs, "p99_ms")}
+    return {"rps": _median(runs, "rps"), "p99": _median(runs, "p99_ms"), "cpu": cpu_per_unit(runs, 1)}
 
 
 def postgres_env(tmp):
@@ -632,25 +721,35 @@ def report(name: str, r: dict, hello: dict, args) -> None:
         f"\n{name} (ce-credit serve -w {args.workers}, {CONNECTIONS} connections, median of {args.runs} x {args.seconds:g} s)"
     )
 
-    def line(label: str, rate: float, unit: str, m: dict, reqs: float) -> None:
+    def line(label: str, rate: float, unit: str, m: dict, reqs: float, per: str = "request") -> None:
         print(
             f"  {label:<22}{rate:7.0f} {unit:<10} p50 {m['p50']:5.1f} ms  p99 {m['p99']:6.1f} ms  "
             f"{reqs / h:6.1%} of hello's req/s  errors {m['errors']}"
         )
+        print(cpu_line(m["cpu"], per))
 
     if "login" in r:
         line("login", r["login"]["rps"], "/s", r["login"], r["login"]["rps"])
     if "launch" in r:
         line("launch (id_token POST)", r["launch"]["rps"], "/s", r["launch"], r["launch"]["rps"])
     if "mixed" in r:
-        line("login+launch", r["mixed"]["rps"] / 2, "launches/s", r["mixed"], r["mixed"]["rps"])
+        line("login+launch", r["mixed"]["rps"] / 2, "launches/s", r["mixed"], r["mixed"]["rps"], "launch")
     if "submit" in r:
-        line("start+submit", r["submit"]["submits"], "submits/s", r["submit"], r["submit"]["rps"])
+        line("start+submit", r["submit"]["submits"], "submits/s", r["submit"], r["submit"]["rps"], "submit")
     if "submit_only" in r:
         m = r["submit_only"]
-        line("submit (started before)", m["submits"], "submits/s", m, m["rps"])
+        line("submit (started before)", m["submits"], "submits/s", m, m["rps"], "submit")
     if "drain" in r:
         print(f"  outbox drain (1 worker): {r['drain']:6.0f} scores/s  ({r['drain4']:.0f}/s with --concurrency 4)")
+
+
+def cpu_line(c: dict, unit: str) -> str:
+    """Where a unit of work's CPU went (cpu_per_unit), in milliseconds."""
+    groups = "  ".join(f"{k} {c[k]:.2f}" for k in CPU_GROUPS if c[k] >= 0.005)
+    return (
+        f"    CPU ms per {unit}: {groups}; whole box {c['busy']:.2f} "
+        f"(cores {c['busy_share']:.0%} busy, {c['steal_share']:.0%} stolen by the hypervisor)"
+    )
 
 
 def remove_memory_cache(instance: str) -> None:
@@ -698,6 +797,7 @@ def main() -> None:
     )
     hello = bench_hello(args)
     print(f"bare Flask hello (gunicorn -w {args.workers}): {hello['rps']:7.0f} req/s  p99 {hello['p99']:5.1f} ms")
+    print(cpu_line(hello["cpu"], "request"))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_env = {
