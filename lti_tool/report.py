@@ -10,10 +10,11 @@ from flask import g, has_request_context
 from sqlalchemy import select
 
 from ce_xblock.core import flow
-from ce_xblock.core.locale import text_direction
+from ce_xblock.core.locale import N_, text_direction
 
 from .launches import LaunchContext
 from .lti.adapter import SCOPE_NRPS, ServiceError, is_instructor_roles
+from .outbox import problem_of
 from .store import LearnerRecord, OutboxScore
 
 log = logging.getLogger("ce_credit.report")
@@ -36,14 +37,35 @@ class ReportRow:
     passback_problem: str = ""  # outbox.PROBLEMS key of the last failed send
 
 
-def roster(tool: Any, lc: LaunchContext) -> tuple[list[dict[str, Any]], str]:
-    """Learners in the course from Names and Role Provisioning Services; (members, problem)."""
+# Why the report has no roster, in words for the instructor (translated where shown); the keys
+# past "no-roster" are the kinds of failed platform calls (outbox.problem_of).
+ROSTER_PROBLEMS = {
+    "no-roster": N_(
+        "The platform did not offer the course roster (Names and Role Provisioning Services). An LMS "
+        "administrator can enable it for the tool."
+    ),
+    "unreachable": N_("The course roster could not be read: the platform could not be reached. Reload the page later."),
+    "access": N_(
+        "The course roster could not be read: the platform refused the tool access to it. An LMS administrator "
+        "should check that the tool's registration allows Names and Role Provisioning Services."
+    ),
+    "gone": N_("The course roster could not be read: the platform no longer knows this course or registration."),
+    "busy": N_("The course roster could not be read: the platform was busy or failing. Reload the page later."),
+    "rejected": N_("The course roster could not be read: the platform rejected the request."),
+    "unexpected": N_("The course roster could not be read because of an unexpected error."),
+}
+
+
+def roster(tool: Any, lc: LaunchContext) -> tuple[list[dict[str, Any]], str, str]:
+    """Learners in the course from Names and Role Provisioning Services: (members, problem,
+    detail), the problem a ROSTER_PROBLEMS key ("" when the roster was read) and the detail the
+    platform's own answer."""
     if not lc.nrps_url:
-        return [], "The platform did not offer the course roster (Names and Role Provisioning Services)."
+        return [], "no-roster", ""
     ck = f"nrps:{lc.registration_id}:{lc.nrps_url}"
     cached = tool.cache.get(ck)
     if cached is not None:
-        return cached, ""
+        return cached, "", ""
     platform = tool.platform(lc.registration_id)
     members: list[dict[str, Any]] = []
     url: str | None = lc.nrps_url
@@ -58,16 +80,17 @@ def roster(tool: Any, lc: LaunchContext) -> tuple[list[dict[str, Any]], str]:
             url = page.next_url
     except ServiceError as err:
         log.warning("roster: %s", err)
-        return [], f"The course roster could not be read from the platform: {err}"
+        kind = problem_of(err)
+        return [], kind if kind in ROSTER_PROBLEMS else "rejected", str(err)[:2000]
     learners = [
         m for m in members if m.get("status", "Active") == "Active" and not is_instructor_roles(m.get("roles", []))
     ]
     tool.cache.set(ck, learners, ROSTER_TTL)
-    return learners, ""
+    return learners, "", ""
 
 
 def build(tool: Any, lc: LaunchContext) -> dict[str, Any]:
-    members, problem = roster(tool, lc)
+    members, problem, detail = roster(tool, lc)
     with tool.sessions() as s:
         records = s.scalars(select(LearnerRecord).where(LearnerRecord.resource_link_pk == lc.resource_link_pk)).all()
         outbox = s.scalars(
@@ -111,7 +134,7 @@ def build(tool: Any, lc: LaunchContext) -> dict[str, Any]:
     order = {"certificate": 0, "passed": 1, "in progress": 2, "not started": 3}
     ordered = sorted(rows.values(), key=lambda r: (order[r.status], r.name.lower()))
     counts = {k: sum(1 for r in ordered if r.status == k) for k in order}
-    return {"rows": ordered, "counts": counts, "roster_problem": problem}
+    return {"rows": ordered, "counts": counts, "roster_problem": problem, "roster_error": detail}
 
 
 # --- records: statistics, charts and streamed exports ---------------------------------------------

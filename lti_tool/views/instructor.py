@@ -101,6 +101,7 @@ def instructor_home(lc: LaunchContext, **extra: Any) -> Any:
         library=library(lc.registration_id),
         report=rows,
         passback_problems=outbox.PROBLEMS,
+        roster_problems=report.ROSTER_PROBLEMS,
         **extra,
     )
 

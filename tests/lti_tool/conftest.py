@@ -38,6 +38,7 @@ class TestPlatform:
         self.score_delay = 0.0
         self.score_posts_started = 0
         self.members: list[dict[str, Any]] = []
+        self.members_status = 200  # what the NRPS endpoint answers; another status fails the roster read
         self.token_requests = 0
         self.token_scopes: list[str] = []
         self.fail_plan: list[int] = []  # statuses to answer score POSTs with, one per request, before succeeding
@@ -218,6 +219,8 @@ class TestPlatform:
                     time.sleep(platform.lineitems_get_delay)
                     return self._json(200, items)
                 if path == "/memberships":
+                    if platform.members_status != 200:
+                        return self._json(platform.members_status, {"error": "roster refused by the test platform"})
                     return self._json(200, {"id": path, "context": {"id": "course-1"}, "members": platform.members})
                 return self._json(404, {})
 
