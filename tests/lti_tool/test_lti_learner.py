@@ -239,6 +239,18 @@ def test_instructor_report_lists_roster_with_status(lti, client, launch_id_from,
     assert "Tess Teacher" not in page
 
 
+def report_with_a_learner(lti, client, launch_id_from, examples, **instructor_claims):
+    """The instructor page of a link where learner-1 has started; (page, the roster problem's text)."""
+    lid = instructor_launch(lti, launch_id_from, **instructor_claims)
+    import_example(client, lid, examples)
+    launch_id, _, _ = learner_launch(lti, sub="learner-1")
+    api(client, launch_id, "start")
+    page = html.unescape(client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True))
+    assert re.search(r'data-user="learner-1" data-status="in progress"', page)  # listed without a roster
+    found = re.search(r'<p class="roster-problem">(.*?)</p>', page, re.S)
+    return page, found.group(1) if found else None
+
+
 def test_a_roster_the_platform_refuses_is_explained_in_the_instructors_language(
     lti, client, launch_id_from, examples, platform
 ):
@@ -246,30 +258,25 @@ def test_a_roster_the_platform_refuses_is_explained_in_the_instructors_language(
     with the platform's answer under Détails, and the learners who opened the activity still listed."""
     platform.members_status = 403
     french = {"https://purl.imsglobal.org/spec/lti/claim/launch_presentation": {"locale": "fr"}}
-    lid = instructor_launch(lti, launch_id_from, **french)
-    import_example(client, lid, examples)
-    launch_id, _, _ = learner_launch(lti, sub="learner-1")
-    api(client, launch_id, "start")
-    page = html.unescape(client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True))
-    problem = re.search(r'<p class="roster-problem">(.*?)</p>', page, re.S).group(1)
+    page, problem = report_with_a_learner(lti, client, launch_id_from, examples, **french)
     assert "administrateur" in problem and "Names and Role Provisioning Services" in problem
+    assert "Seuls les participants qui ont ouvert" in problem
     assert "refused the tool access" not in page  # translated, not the English source
     details = re.search(r'<summary>Détails</summary><small dir="ltr">(.*?)</small>', page, re.S).group(1)
     assert "403" in details
-    assert re.search(r'data-user="learner-1" data-status="in progress"', page)
 
 
 def test_a_platform_without_nrps_gets_a_report_of_the_learners_who_opened_it(lti, client, launch_id_from, examples):
     no_nrps = {"https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": None}
-    lid = instructor_launch(lti, launch_id_from, **no_nrps)
-    import_example(client, lid, examples)
-    launch_id, _, _ = learner_launch(lti, sub="learner-1")
-    api(client, launch_id, "start")
-    page = html.unescape(client.get(f"/lti/instructor/{lid}", base_url="https://tool.test").get_data(as_text=True))
-    problem = re.search(r'<p class="roster-problem">(.*?)</p>', page, re.S).group(1)
+    page, problem = report_with_a_learner(lti, client, launch_id_from, examples, **no_nrps)
     assert "did not offer the course roster" in problem and "Only learners who opened the activity" in problem
     assert "<summary>Details</summary>" not in page.split('class="roster-problem"', 1)[1].split("<table", 1)[0]
-    assert re.search(r'data-user="learner-1" data-status="in progress"', page)
+
+
+def test_a_roster_read_in_full_shows_no_problem(lti, client, launch_id_from, examples, platform):
+    platform.members = [{"user_id": "learner-2", "name": "Bo Never", "status": "Active", "roles": ["Learner"]}]
+    page, problem = report_with_a_learner(lti, client, launch_id_from, examples)
+    assert problem is None and 'data-user="learner-2" data-status="not started"' in page
 
 
 def test_learner_cannot_open_instructor_pages(lti, client, launch_id_from, examples):
