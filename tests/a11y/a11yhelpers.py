@@ -127,9 +127,13 @@ class ReflowWalk:
     is the part to screenshot (the root, else the whole page).
     """
 
-    def __init__(self, browser, size: tuple, where: str, root: str | None = None, shot: str | None = None):
+    def __init__(
+        self, browser, size: tuple, where: str, root: str | None = None, shot: str | None = None, locale: str = ""
+    ):
         name, viewport, scale, self.width = size
-        self.ctx = browser.new_context(viewport=viewport, device_scale_factor=scale)
+        # `locale`: the browser's language (Accept-Language), which the workbench's blocks follow.
+        extra = {"locale": locale} if locale else {}
+        self.ctx = browser.new_context(viewport=viewport, device_scale_factor=scale, **extra)
         self.page = self.ctx.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -426,3 +430,43 @@ def keyboard_flow(page, activity, check: Callable[[str], None]) -> str:
     tab_to(page, ".cec-links a")
     assert focus_is_visible(page), "no visible focus on the certificate link"
     return "10-certificate"
+
+
+_RTL_LAYOUT_JS = """(root) => {
+    const out = {cells: [], charts: []};
+    for (const cell of document.querySelectorAll(`${root} table th, ${root} table td`)) {
+        const box = cell.getBoundingClientRect(), cs = getComputedStyle(cell);
+        const r = document.createRange();
+        r.selectNodeContents(cell);
+        const text = [...r.getClientRects()].filter(b => b.width > 0);
+        if (box.width <= 1 || !text.length || !cell.textContent.trim()) continue;
+        const gap = box.right - parseFloat(cs.paddingRight) - Math.max(...text.map(b => b.right));
+        out.cells.push({text: cell.textContent.trim().slice(0, 30), align: cs.textAlign,
+                        direction: cs.direction, gap: Math.round(gap)});
+    }
+    for (const svg of document.querySelectorAll(`${root} svg[role=img]`)) {
+        const axis = svg.querySelector('line').x1.baseVal.value;
+        // The labels are the texts that show (the start of) a row heading of the chart's data table.
+        const rows = [...svg.closest('figure').querySelectorAll('th[scope=row]')].map(th => th.textContent.trim());
+        const shown = t => { const lines = [...t.querySelectorAll('tspan')].map(x => x.textContent);
+            return (lines.length ? lines.join(' ') : t.textContent).trim().replace(/…$/, ''); };
+        const labels = [...svg.querySelectorAll('text')].filter(t => rows.some(r => r.startsWith(shown(t))));
+        out.charts.push({title: svg.querySelector(':scope > title').textContent, axis, rows: rows.length,
+                         labels: labels.length, left: Math.min(...labels.map(t => t.getBBox().x))});
+    }
+    return out;
+}"""
+
+
+def assert_right_to_left(page, root: str, min_cells: int, min_charts: int) -> None:
+    """Under `root` (a page's main, or a block): every table cell's text is right to left against
+    the cell's right edge (text-align start or right, not left), and every chart is mirrored (its
+    labels right of its axis, one per row of its data table)."""
+    layout = page.evaluate(_RTL_LAYOUT_JS, root)
+    assert len(layout["cells"]) >= min_cells and len(layout["charts"]) >= min_charts, layout
+    wrong = [c for c in layout["cells"] if c["direction"] != "rtl" or c["align"] not in ("start", "right")]
+    assert not wrong, wrong
+    off_right = [c for c in layout["cells"] if abs(c["gap"]) > 2]
+    assert not off_right, off_right
+    for chart in layout["charts"]:  # mirrored: the labels are on the right of the axis
+        assert chart["labels"] == chart["rows"] and chart["left"] >= chart["axis"], chart

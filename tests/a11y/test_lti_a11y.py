@@ -18,6 +18,7 @@ from a11yhelpers import (
     REFLOW_SIZES,
     AxeLog,
     ReflowWalk,
+    assert_right_to_left,
     keyboard_flow,
     lti_window,
     need_browser,
@@ -181,32 +182,6 @@ def test_the_lti_instructor_screens_reflow_with_no_axe_violations(demo, browser,
     walk.finish(screens=5)
 
 
-_RTL_LAYOUT_JS = """() => {
-    const out = {cells: [], charts: []};
-    for (const cell of document.querySelectorAll('main table th, main table td')) {
-        const box = cell.getBoundingClientRect(), cs = getComputedStyle(cell);
-        const r = document.createRange();
-        r.selectNodeContents(cell);
-        const text = [...r.getClientRects()].filter(b => b.width > 0);
-        if (box.width <= 1 || !text.length || !cell.textContent.trim()) continue;
-        const gap = box.right - parseFloat(cs.paddingRight) - Math.max(...text.map(b => b.right));
-        out.cells.push({text: cell.textContent.trim().slice(0, 30), align: cs.textAlign,
-                        direction: cs.direction, gap: Math.round(gap)});
-    }
-    for (const svg of document.querySelectorAll('main svg[role=img]')) {
-        const axis = svg.querySelector('line').x1.baseVal.value;
-        // The labels are the texts that show (the start of) a row heading of the chart's data table.
-        const rows = [...svg.closest('figure').querySelectorAll('th[scope=row]')].map(th => th.textContent.trim());
-        const shown = t => { const lines = [...t.querySelectorAll('tspan')].map(x => x.textContent);
-            return (lines.length ? lines.join(' ') : t.textContent).trim().replace(/…$/, ''); };
-        const labels = [...svg.querySelectorAll('text')].filter(t => rows.some(r => r.startsWith(shown(t))));
-        out.charts.push({title: svg.querySelector(':scope > title').textContent, axis, rows: rows.length,
-                         labels: labels.length, left: Math.min(...labels.map(t => t.getBBox().x))});
-    }
-    return out;
-}"""
-
-
 @pytest.mark.parametrize(
     "size", [("desktop", DESKTOP, 1, DESKTOP["width"]), REFLOW_SIZES[0]], ids=["desktop", REFLOW_IDS[0]]
 )
@@ -223,14 +198,7 @@ def test_an_arabic_records_page_is_right_to_left_in_its_tables_and_charts(demo, 
     page.wait_for_selector("svg[role=img]")
     assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "ar"
     walk.check("records")
-    layout = page.evaluate(_RTL_LAYOUT_JS)
-    assert len(layout["cells"]) > 20 and len(layout["charts"]) >= 4, layout
-    wrong = [c for c in layout["cells"] if c["direction"] != "rtl" or c["align"] not in ("start", "right")]
-    assert not wrong, wrong
-    off_right = [c for c in layout["cells"] if abs(c["gap"]) > 2]
-    assert not off_right, off_right
-    for chart in layout["charts"]:  # mirrored: the labels are on the right of the axis
-        assert chart["labels"] == chart["rows"] and chart["left"] >= chart["axis"], chart
+    assert_right_to_left(page, "main", min_cells=21, min_charts=4)
     walk.finish(screens=1)
 
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from a11yhelpers import (
+    DESKTOP,
     REFLOW_IDS,
     REFLOW_SIZES,
     SCREENSHOTS,
     AxeLog,
     ReflowWalk,
     assert_no_violations,
+    assert_right_to_left,
     focus_is_visible,
     focused,
     isolate_block,
@@ -340,6 +342,26 @@ def test_the_staff_report_reflows_with_no_axe_violations(wb, browser, size):
     assert page.locator(".cec-staff [role=region][tabindex='0']").count() >= 4
     assert page.locator(".cec-staff .ce-chart").count() == page.locator(".cec-staff [role=region] .ce-chart").count()
     walk.finish(screens=3)
+
+
+@pytest.mark.parametrize(
+    "size", [("desktop", DESKTOP, 1, DESKTOP["width"]), REFLOW_SIZES[0]], ids=["desktop", REFLOW_IDS[0]]
+)
+def test_an_arabic_staff_report_is_right_to_left_in_its_tables_and_charts(wb, browser, size):
+    """The staff summary for a member of staff whose browser asks for Arabic: the block is
+    dir="rtl" and in Arabic, every table cell's text sits against the cell's right edge, each chart
+    is mirrored, and axe and the reflow checks pass. Screenshots in xblock/staff-ar/<size>/."""
+    walk = ReflowWalk(browser, size, "xblock/staff-ar", BLOCK, shot=".cec-staff", locale="ar")
+    page, name = walk.page, size[0]
+    url = _with_a_certificate(page, wb)
+    page.goto(url + f"?student=staff-ar-{name}")
+    page.wait_for_selector(".cec-staff svg[role=img]")
+    block = page.locator(BLOCK).first
+    assert block.get_attribute("dir") == "rtl" and block.get_attribute("lang").startswith("ar")
+    assert re.search("[\u0600-\u06ff]", page.inner_text(".cec-staff"))  # in Arabic, not English
+    walk.check("staff-report")
+    assert_right_to_left(page, ".cec-staff", min_cells=10, min_charts=3)
+    walk.finish(screens=1)
 
 
 def test_the_reflow_check_catches_a_page_that_does_not_reflow(browser):
