@@ -147,3 +147,7 @@ def test_twelve_launches_across_four_gunicorn_workers_on_postgresql_with_redis(t
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # The launch contexts (8 hours) and access tokens the run left in Redis, under its own prefix.
+        from lti_tool.cache import RedisCache
+
+        RedisCache(env["REDIS_URL"], env["CE_CREDIT_REDIS_PREFIX"]).clear_prefix()
