@@ -176,14 +176,17 @@ _SUPERSEDE = Prepared(
 
 
 def _queue() -> tuple[Prepared, dict[str, Any]]:
-    """The outbox INSERT with every column a parameter, and the columns' scalar defaults: a
-    `Prepared` statement applies no Python-side defaults (created_at is the action's time)."""
-    names = [c.name for c in _outbox.c if not c.primary_key]
+    """The outbox INSERT with every column a parameter, and what a column gets when the values
+    leave it out: its scalar default, else NULL where it may be NULL. A `Prepared` statement
+    applies no Python-side defaults; created_at (a callable default) is the action's time."""
+    columns = [c for c in _outbox.c if not c.primary_key]
     defaults = {
-        c.name: c.default.arg for c in _outbox.c if c.default is not None and c.default.is_scalar and not c.primary_key
+        c.name: c.default.arg if c.default is not None and c.default.is_scalar else None
+        for c in columns
+        if (c.default is not None and c.default.is_scalar) or (c.default is None and c.nullable)
     }
-    defaults["sent_at"] = None
-    return Prepared(insert(_outbox).values({n: bindparam(n, type_=_outbox.c[n].type) for n in names})), defaults
+    statement = insert(_outbox).values({c.name: bindparam(c.name, type_=c.type) for c in columns})
+    return Prepared(statement), defaults
 
 
 _QUEUE, _QUEUE_DEFAULTS = _queue()

@@ -76,17 +76,32 @@ def roster(tool: Any, lc: LaunchContext) -> tuple[list[dict[str, Any]], str, str
             page = tool.adapter.service_request(
                 platform, [SCOPE_NRPS], url, accept="application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
             )
-            members.extend((page.body or {}).get("members", []))
+            members.extend(_members_of(page.body, url))
             url = page.next_url
     except ServiceError as err:
         log.warning("roster: %s", err)
         kind = problem_of(err)
         return [], kind if kind in ROSTER_PROBLEMS else "rejected", str(err)[:2000]
+    except ValueError as err:  # an answer that is not a membership container
+        log.warning("roster: %s", err)
+        return [], "unexpected", str(err)[:2000]
     learners = [
         m for m in members if m.get("status", "Active") == "Active" and not is_instructor_roles(m.get("roles", []))
     ]
     tool.cache.set(ck, learners, ROSTER_TTL)
     return learners, "", ""
+
+
+def _members_of(body: Any, url: str) -> list[dict[str, Any]]:
+    """The members of one NRPS page; ValueError, naming what is wrong, for anything else."""
+    if body is None:
+        return []
+    members = body.get("members", []) if isinstance(body, dict) else None
+    if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+        raise ValueError(
+            f"GET {url}: the answer is not a membership container (an object whose members is a list of objects)"
+        )
+    return members
 
 
 def build(tool: Any, lc: LaunchContext) -> dict[str, Any]:

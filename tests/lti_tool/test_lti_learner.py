@@ -273,6 +273,16 @@ def test_a_platform_without_nrps_gets_a_report_of_the_learners_who_opened_it(lti
     assert "<summary>Details</summary>" not in page.split('class="roster-problem"', 1)[1].split("<table", 1)[0]
 
 
+def test_a_roster_answer_that_is_not_a_membership_container_is_explained_not_a_500(
+    lti, client, launch_id_from, examples, platform
+):
+    platform.members = "not a list of members"
+    page, problem = report_with_a_learner(lti, client, launch_id_from, examples)
+    assert "The course roster could not be read because of an unexpected error." in problem
+    details = re.search(r'<summary>Details</summary><small dir="ltr">(.*?)</small>', page, re.S).group(1)
+    assert "/memberships" in details and "not a membership container" in details
+
+
 def test_a_roster_read_in_full_shows_no_problem(lti, client, launch_id_from, examples, platform):
     platform.members = [{"user_id": "learner-2", "name": "Bo Never", "status": "Active", "roles": ["Learner"]}]
     page, problem = report_with_a_learner(lti, client, launch_id_from, examples)
